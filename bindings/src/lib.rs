@@ -1,0 +1,2 @@
+//! kidplan-ffi: the uniffi facade over kidplan-core.
+uniffi::setup_scaffolding!();

@@ -1,0 +1,1 @@
+//! Kidplan core.
