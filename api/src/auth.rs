@@ -1,0 +1,78 @@
+//! Login by one-time code, token refresh and logout.
+
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Digits in a one-time login code.
+pub const LOGIN_CODE_DIGITS: usize = 6;
+/// Lifetime of a one-time login code, in seconds.
+pub const LOGIN_CODE_TTL_S: i64 = 600;
+/// Wrong tries that burn a code.
+pub const LOGIN_CODE_MAX_TRIES: u32 = 5;
+
+/// `POST /v1/auth/code`: send a one-time code to an email address or phone number.
+/// The answer is `202` whether or not the contact is known.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestCode {
+    /// An email address or a phone number (`+47...`).
+    pub contact: String,
+}
+
+/// `POST /v1/auth/token`: exchange a one-time code for tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VerifyCode {
+    pub contact: String,
+    pub code: String,
+}
+
+/// `POST /v1/auth/refresh`: rotate a refresh token. A refresh token used twice revokes the
+/// whole session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `POST /v1/auth/logout` (with the access token): revoke the session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogoutRequest {
+    pub refresh_token: String,
+}
+
+/// Who a session belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Role {
+    Guardian,
+    Staff,
+    #[serde(other)]
+    Unknown,
+}
+
+/// Tokens and the identity they belong to. `Debug` and `Display` never print the tokens.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub role: Role,
+    /// The guardian's or the staff member's id.
+    pub person_id: String,
+    pub kindergarten_id: KindergartenId,
+    /// Display name of the kindergarten, for an account switcher.
+    pub kindergarten_name: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({:?}, {})", self.role, self.kindergarten_id)
+    }
+}

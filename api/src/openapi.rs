@@ -1,0 +1,234 @@
+//! The OpenAPI 3 document of API version 1, generated from the types in this crate.
+//!
+//! The functions below are never called: they only carry the `#[utoipa::path]` description of
+//! each endpoint. The server serves [`document`] at `GET /v1/openapi.json`.
+#![allow(dead_code)]
+
+use crate::{
+    auth::*, commands::*, error::*, model::*, privacy::*, push::*, staff::*, sync::*, telemetry::*,
+};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[utoipa::path(post, path = "/v1/auth/code", request_body = RequestCode, tag = "auth",
+    responses((status = 202, body = Ack), (status = 400, body = ApiError), (status = 429, body = ApiError)))]
+fn request_code() {}
+
+#[utoipa::path(post, path = "/v1/auth/token", request_body = VerifyCode, tag = "auth",
+    responses((status = 200, body = Session), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 429, body = ApiError)))]
+fn verify_code() {}
+
+#[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshRequest, tag = "auth",
+    responses((status = 200, body = Session), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn refresh() {}
+
+#[utoipa::path(post, path = "/v1/auth/logout", request_body = LogoutRequest, tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Ack), (status = 401, body = ApiError)))]
+fn logout() {}
+
+#[utoipa::path(get, path = "/v1/sync", params(SyncQuery), tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = SyncPage), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn sync() {}
+
+#[utoipa::path(post, path = "/v1/absences", request_body = ReportAbsence, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "UUID made when the parent acted")),
+    responses((status = 200, body = Absence), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn report_absence() {}
+
+#[utoipa::path(put, path = "/v1/absences/{id}", request_body = EditAbsence, tag = "parent", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Absence), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn edit_absence() {}
+
+#[utoipa::path(delete, path = "/v1/absences/{id}", tag = "parent", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Absence), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn withdraw_absence() {}
+
+#[utoipa::path(post, path = "/v1/holidays", request_body = RegisterHoliday, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Holiday), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn register_holiday() {}
+
+#[utoipa::path(post, path = "/v1/threads", request_body = StartThread, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Thread), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn start_thread() {}
+
+#[utoipa::path(post, path = "/v1/threads/{id}/messages", request_body = SendMessage, tag = "parent", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Message), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn send_message() {}
+
+#[utoipa::path(post, path = "/v1/threads/{id}/read", request_body = MarkRead, tag = "parent", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Ack), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn mark_read() {}
+
+#[utoipa::path(put, path = "/v1/children/{child_id}/consents/{kind}", request_body = ChangeConsent, tag = "parent", security(("bearer" = [])),
+    params(("child_id" = String, Path), ("kind" = ConsentKind, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Consent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn change_consent() {}
+
+#[utoipa::path(put, path = "/v1/me/contact", request_body = UpdateContact, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = Guardian), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn update_contact() {}
+
+#[utoipa::path(put, path = "/v1/me/notification-preferences", request_body = UpdateNotificationPreferences, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = NotificationPreferences), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn update_notification_preferences() {}
+
+#[utoipa::path(get, path = "/v1/me/export", tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, body = DataExport), (status = 401, body = ApiError)))]
+fn export() {}
+
+#[utoipa::path(get, path = "/v1/privacy-requests", tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PrivacyRequest>), (status = 401, body = ApiError)))]
+fn list_privacy_requests() {}
+
+#[utoipa::path(post, path = "/v1/privacy-requests", request_body = CreatePrivacyRequest, tag = "privacy", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = PrivacyRequest), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn create_privacy_request() {}
+
+#[utoipa::path(get, path = "/v1/photos/{id}/content", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path), ("size" = Option<String>, Query, description = "`thumb` or `full` (default)")),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn photo_content() {}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/content", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn document_content() {}
+
+#[utoipa::path(put, path = "/v1/push/registrations/{id}", request_body = UpsertPushRegistration, tag = "push", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = PushRegistration), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn upsert_push_registration() {}
+
+#[utoipa::path(delete, path = "/v1/push/registrations/{id}", tag = "push",
+    params(("id" = String, Path), ("X-Registration-Secret" = String, Header)),
+    responses((status = 200, body = Ack), (status = 404, body = ApiError)))]
+fn delete_push_registration() {}
+
+#[utoipa::path(post, path = "/v1/telemetry", request_body = TelemetryReport, tag = "telemetry",
+    responses((status = 202, body = Ack), (status = 400, body = ApiError)))]
+fn telemetry() {}
+
+#[utoipa::path(post, path = "/v1/staff/log-entries", request_body = WriteLogEntry, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = LogEntry), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_log_entry() {}
+
+#[utoipa::path(post, path = "/v1/staff/threads", request_body = StaffStartThread, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Thread), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_start_thread() {}
+
+#[utoipa::path(post, path = "/v1/staff/threads/{id}/messages", request_body = StaffMessage, tag = "staff", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Message), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_message() {}
+
+#[utoipa::path(post, path = "/v1/staff/broadcasts", request_body = Broadcast, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Thread), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+fn staff_broadcast() {}
+
+#[utoipa::path(post, path = "/v1/staff/photos", params(UploadPhotoQuery), tag = "staff", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 200, body = Photo), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_upload_photo() {}
+
+#[utoipa::path(post, path = "/v1/staff/documents", params(UploadDocumentQuery), tag = "staff", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, body = Document), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_upload_document() {}
+
+#[utoipa::path(post, path = "/v1/staff/attendance/{child_id}", request_body = RecordAttendance, tag = "staff", security(("bearer" = [])),
+    params(("child_id" = String, Path)),
+    responses((status = 200, body = Attendance), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn staff_attendance() {}
+
+#[utoipa::path(post, path = "/v1/staff/absences/{id}/acknowledge", tag = "staff", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Absence), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn staff_acknowledge_absence() {}
+
+#[utoipa::path(get, path = "/v1/staff/privacy-requests", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PrivacyRequest>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+fn staff_privacy_requests() {}
+
+#[utoipa::path(post, path = "/v1/staff/privacy-requests/{id}/handle", request_body = HandlePrivacyRequest, tag = "staff", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = PrivacyRequest), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_handle_privacy_request() {}
+
+#[utoipa::path(post, path = "/v1/staff/erasures", request_body = EraseRequest, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = ErasureReport), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_erase() {}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kidplan API", version = "1", description = "Kidplan parent app wire contract, version 1."),
+    modifiers(&BearerAuth),
+    paths(
+        request_code, verify_code, refresh, logout, sync,
+        report_absence, edit_absence, withdraw_absence, register_holiday,
+        start_thread, send_message, mark_read, change_consent, update_contact,
+        update_notification_preferences, export, list_privacy_requests, create_privacy_request,
+        photo_content, document_content, upsert_push_registration, delete_push_registration,
+        telemetry, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
+        staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence,
+        staff_privacy_requests, staff_handle_privacy_request, staff_erase,
+    ),
+    components(schemas(EntityKind, ChangeOp, Change, Kindergarten, Department, Child, Guardian,
+        GuardianChild, Staff, LogEntry, Thread, Message, Absence, Holiday, Consent, CalendarEvent,
+        Document, Photo, Attendance, PickupPerson, NotificationPreferences, PrivacyRequest,
+        ErrorCode, Role, Metric, Bucket, Platform, Counter, PushProvider, PushPayload, Person))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The OpenAPI document as pretty JSON.
+pub fn document_json() -> String {
+    document()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_lists_every_path_in_paths_module() {
+        let doc = super::document();
+        for p in [
+            crate::paths::AUTH_CODE,
+            crate::paths::SYNC,
+            crate::paths::ABSENCE,
+            crate::paths::CONSENT,
+            crate::paths::STAFF_ERASURES,
+            crate::paths::PUSH_REGISTRATION,
+            crate::paths::TELEMETRY,
+        ] {
+            assert!(doc.paths.paths.contains_key(p), "{p} missing from OpenAPI");
+        }
+        let json = super::document_json();
+        assert!(json.contains("\"bearer\""));
+    }
+}

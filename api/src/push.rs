@@ -1,0 +1,76 @@
+//! Push registrations and the content-free push payload.
+
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The push service of a platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum PushProvider {
+    /// Firebase Cloud Messaging (Android).
+    Fcm,
+    /// Apple Push Notification service (iOS).
+    Apns,
+    #[serde(other)]
+    Unknown,
+}
+
+/// A language the app speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Locale {
+    /// Norwegian Bokmål.
+    Nb,
+    /// Norwegian Nynorsk.
+    Nn,
+    /// English.
+    En,
+}
+
+/// `PUT /v1/push/registrations/{id}` → [`PushRegistration`]: create or update the device's
+/// registration for this account. `secret` is a random value kept in the device's secret store;
+/// it lets the device unregister later (`DELETE` with header `X-Registration-Secret`) even
+/// after the session has ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpsertPushRegistration {
+    pub provider: PushProvider,
+    pub token: String,
+    pub secret: String,
+}
+
+/// A push registration as the server confirms it (without the token or secret).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushRegistration {
+    pub id: PushRegistrationId,
+    pub provider: PushProvider,
+    pub last_seen_day: crate::time::Day,
+}
+
+/// Header carrying the registration secret on `DELETE /v1/push/registrations/{id}`.
+pub const REGISTRATION_SECRET_HEADER: &str = "X-Registration-Secret";
+
+/// Days after which the server drops a registration it has not seen.
+pub const REGISTRATION_TTL_DAYS: i64 = 60;
+
+/// What a push is about. The payload never carries personal data; the device builds the
+/// text from its own cache after a sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushKind {
+    Sync,
+    #[serde(other)]
+    Unknown,
+}
+
+/// The data payload of every push: `{"v":1,"kind":"sync","hint":"..."}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushPayload {
+    pub v: u32,
+    pub kind: PushKind,
+    /// An opaque hint, `<entity>/<id>` (for example `absence/3f2c...`) of the change that caused
+    /// the push. Ids are random and carry no personal data.
+    pub hint: Option<String>,
+}

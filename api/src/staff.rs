@@ -1,0 +1,105 @@
+//! Staff endpoints (`/v1/staff/...`): used by the kindergarten's own tools, the demo and the
+//! tests. Staff log in with a one-time code like guardians; their session has role `staff`.
+
+use crate::ids::*;
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /v1/staff/log-entries` → [`LogEntry`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WriteLogEntry {
+    pub child_id: ChildId,
+    pub kind: LogKind,
+    pub text: String,
+}
+
+/// `POST /v1/staff/threads/{id}/messages` → [`Message`]: answer a thread.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffMessage {
+    pub body: String,
+}
+
+/// `POST /v1/staff/threads` → [`Thread`]: a new thread to the guardians of one child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffStartThread {
+    pub child_id: ChildId,
+    pub subject: String,
+    pub body: String,
+}
+
+/// `POST /v1/staff/broadcasts` → [`Thread`]: a message to every family of the kindergarten
+/// (or of one department). `urgent` broadcasts bypass notification preferences.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Broadcast {
+    pub department_id: Option<DepartmentId>,
+    pub subject: String,
+    pub body: String,
+    pub urgent: bool,
+}
+
+/// Query of `POST /v1/staff/photos` (the body is the image bytes, `image/jpeg` or `image/png`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct UploadPhotoQuery {
+    /// Comma-separated child ids tagged in the photo.
+    pub children: String,
+    pub caption: Option<String>,
+}
+
+/// Query of `POST /v1/staff/documents` (the body is the document bytes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct UploadDocumentQuery {
+    /// `None` for a document for every family of the kindergarten.
+    pub child_id: Option<ChildId>,
+    pub title: String,
+}
+
+/// `POST /v1/staff/attendance/{child_id}` → [`Attendance`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttendanceAction {
+    CheckIn,
+    CheckOut,
+}
+
+/// Body of `POST /v1/staff/attendance/{child_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordAttendance {
+    pub action: AttendanceAction,
+}
+
+// `POST /v1/staff/absences/{id}/acknowledge` → [`Absence`].
+
+/// `POST /v1/staff/privacy-requests/{id}/handle` → [`crate::privacy::PrivacyRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HandlePrivacyRequest {
+    pub status: crate::privacy::PrivacyRequestStatus,
+    pub response: Option<String>,
+}
+
+/// Whose data to erase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Person {
+    Child(ChildId),
+    Guardian(GuardianId),
+    Staff(StaffId),
+}
+
+/// `POST /v1/staff/erasures` → [`ErasureReport`]: erase a person on the kindergarten's
+/// instruction. Irreversible.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EraseRequest {
+    pub person: Person,
+}
+
+/// What an erasure removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureReport {
+    /// Rows deleted, all tables together.
+    pub rows_deleted: u64,
+    /// Files (photos, documents) deleted from disk.
+    pub files_deleted: u64,
+    /// Usage rows kept but stripped of the person's identity.
+    pub rows_anonymised: u64,
+}

@@ -1,0 +1,145 @@
+//! Time on the wire: instants as milliseconds since the Unix epoch (UTC), calendar days as
+//! `YYYY-MM-DD` strings validated on decode.
+
+use serde::{Deserialize, Serialize};
+
+/// An instant, milliseconds since 1970-01-01T00:00:00Z.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = i64)]
+pub struct Timestamp(pub i64);
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_newtype!(Timestamp, i64);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        Self(chrono::Utc::now().timestamp_millis())
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The UTC calendar day of this instant.
+    pub fn day(self) -> Day {
+        let dt = chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default();
+        Day(dt.date_naive())
+    }
+}
+
+/// A calendar day, `YYYY-MM-DD` on the wire.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, format = Date, example = "2026-11-25")]
+pub struct Day(pub chrono::NaiveDate);
+
+/// A string that is not a `YYYY-MM-DD` day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a YYYY-MM-DD day")]
+pub struct DayParseError;
+
+impl Day {
+    /// Builds a day from year, month and day of month.
+    pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Self> {
+        chrono::NaiveDate::from_ymd_opt(y, m, d).map(Day)
+    }
+
+    /// Today in UTC.
+    pub fn today() -> Self {
+        Day(chrono::Utc::now().date_naive())
+    }
+
+    /// The day `n` days later (earlier when negative); saturates at the calendar's ends.
+    pub fn plus_days(self, n: i64) -> Self {
+        Day(self
+            .0
+            .checked_add_signed(chrono::TimeDelta::days(n))
+            .unwrap_or(self.0))
+    }
+}
+
+impl std::str::FromStr for Day {
+    type Err = DayParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 10 {
+            return Err(DayParseError);
+        }
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Day)
+            .map_err(|_| DayParseError)
+    }
+}
+
+impl TryFrom<String> for Day {
+    type Error = DayParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Day> for String {
+    fn from(d: Day) -> String {
+        d.to_string()
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Day, String, {
+    lower: |d| d.to_string(),
+    try_lift: |s| Ok(s.parse::<Day>()?),
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_round_trips_and_rejects_garbage() {
+        let d: Day = serde_json::from_str("\"2026-11-25\"").expect("valid day");
+        assert_eq!(d, Day::from_ymd(2026, 11, 25).expect("valid"));
+        assert_eq!(serde_json::to_string(&d).expect("ser"), "\"2026-11-25\"");
+        for bad in [
+            "\"2026-13-01\"",
+            "\"26-1-1\"",
+            "\"\"",
+            "20261125",
+            "\"2026-02-30\"",
+        ] {
+            assert!(serde_json::from_str::<Day>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(d.plus_days(7).to_string(), "2026-12-02");
+    }
+}
