@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 /// Version of the report format.
 pub const TELEMETRY_SCHEMA_VERSION: u32 = 1;
 /// Size in bytes every serialised report is padded to.
-pub const TELEMETRY_REPORT_BYTES: usize = 2048;
+pub const TELEMETRY_REPORT_BYTES: usize = 4096;
 
 /// What is counted. Closed: nothing else can be recorded.
 #[derive(
