@@ -1,0 +1,67 @@
+// Android library: the Kotlin shell over the Rust core (libkidplan_ffi.so via JNA + uniffi bindings).
+// Native libraries come from cargo-ndk; the Kotlin bindings from bindings/generate. Neither is committed.
+
+plugins {
+    id("com.android.library")
+    id("org.jetbrains.kotlin.android")
+}
+
+val repoDir: File = rootProject.projectDir.parentFile
+val jniLibsDir = layout.buildDirectory.dir("rustJniLibs")
+val bindingsDir = File(repoDir, "bindings/out/kotlin")
+val cargoProfile = (findProperty("kidplan.cargoProfile") as String?) ?: "release"
+
+android {
+    namespace = "no.kidplan"
+    compileSdk = 36
+
+    defaultConfig {
+        minSdk = 26
+        consumerProguardFiles("consumer-rules.pro")
+        ndk { abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64") }
+    }
+
+    sourceSets["main"].apply {
+        java.srcDirs("src/commonMain/kotlin", "src/main/kotlin", bindingsDir)
+        jniLibs.srcDir(jniLibsDir)
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+}
+
+kotlin { jvmToolchain(17) }
+
+dependencies {
+    implementation("net.java.dev.jna:jna:5.19.1@aar")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
+    testImplementation("org.junit.jupiter:junit-jupiter:6.1.3")
+}
+
+// cargo-ndk builds libkidplan_ffi.so for each ABI into build/rustJniLibs/<abi>/.
+val cargoNdk by tasks.registering(Exec::class) {
+    group = "rust"
+    description = "Builds kidplan-ffi for Android ABIs with cargo-ndk."
+    workingDir = repoDir
+    val args = mutableListOf(
+        "cargo", "ndk",
+        "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+        "-o", jniLibsDir.get().asFile.absolutePath,
+        "build", "-p", "kidplan-ffi", "--lib",
+    )
+    if (cargoProfile == "release") args += "--release"
+    commandLine(args)
+}
+
+// Host build + uniffi-bindgen: writes bindings/out/kotlin (the generated code is ABI-independent).
+val generateBindings by tasks.registering(Exec::class) {
+    group = "rust"
+    description = "Generates the Kotlin bindings from a host build of kidplan-ffi."
+    workingDir = repoDir
+    commandLine("bash", "bindings/generate")
+    dependsOn(cargoNdk)
+}
+
+tasks.named("preBuild") { dependsOn(generateBindings) }
