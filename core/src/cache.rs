@@ -1,0 +1,496 @@
+//! The local view of synced entities: one table per entity kind, each row the entity's JSON
+//! plus a few indexed columns. Upserts and deletes (with their cascades) are written here, by
+//! sync and by the outbox, always inside a caller's transaction.
+//!
+//! Row shape: `id, child_id, ref_id, who, at, at2, flag, data`. `child_id` is the child the
+//! row is about, `ref_id` a parent row (thread, kindergarten, ...), `who` the person who wrote
+//! it, `at`/`at2` sort or range keys in epoch ms, `flag` 1 for an unread message.
+
+use crate::error::Result;
+use crate::observers::Collection;
+use kidplan_api::model::*;
+use kidplan_api::sync::{Entity, EntityKind};
+use kidplan_api::{Day, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+
+/// What a write changed: collections to announce and cached file names to unlink after commit.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub collections: BTreeSet<Collection>,
+    pub files: Vec<String>,
+}
+
+impl Effects {
+    pub fn touch(&mut self, c: Collection) {
+        self.collections.insert(c);
+    }
+    pub fn merge(&mut self, other: Effects) {
+        self.collections.extend(other.collections);
+        self.files.extend(other.files);
+    }
+}
+
+/// The table of an entity kind; `None` for `Unknown`.
+pub fn table(kind: EntityKind) -> Option<&'static str> {
+    Some(match kind {
+        EntityKind::Kindergarten => "kindergartens",
+        EntityKind::Department => "departments",
+        EntityKind::Child => "children",
+        EntityKind::Guardian => "guardians",
+        EntityKind::Staff => "staff",
+        EntityKind::GuardianChild => "guardian_children",
+        EntityKind::LogEntry => "log_entries",
+        EntityKind::Thread => "threads",
+        EntityKind::Message => "messages",
+        EntityKind::Absence => "absences",
+        EntityKind::Holiday => "holidays",
+        EntityKind::Consent => "consents",
+        EntityKind::CalendarEvent => "calendar_events",
+        EntityKind::Document => "documents",
+        EntityKind::Photo => "photos",
+        EntityKind::Attendance => "attendance",
+        EntityKind::PickupPerson => "pickup_persons",
+        EntityKind::NotificationPreferences => "notification_preferences",
+        EntityKind::PrivacyRequest => "privacy_requests",
+        EntityKind::Unknown => return None,
+    })
+}
+
+/// Every entity table.
+pub fn all_tables() -> impl Iterator<Item = &'static str> {
+    EntityKind::ALL.into_iter().filter_map(table)
+}
+
+/// The collection a kind belongs to.
+pub fn collection(kind: EntityKind) -> Collection {
+    match kind {
+        EntityKind::Kindergarten | EntityKind::Department => Collection::Account,
+        EntityKind::Child => Collection::Children,
+        EntityKind::Guardian | EntityKind::GuardianChild => Collection::Guardians,
+        EntityKind::Staff => Collection::Staff,
+        EntityKind::LogEntry => Collection::ChildLog,
+        EntityKind::Thread => Collection::Threads,
+        EntityKind::Message => Collection::Messages,
+        EntityKind::Absence => Collection::Absences,
+        EntityKind::Holiday => Collection::Holidays,
+        EntityKind::Consent => Collection::Consents,
+        EntityKind::CalendarEvent => Collection::Calendar,
+        EntityKind::Document => Collection::Documents,
+        EntityKind::Photo => Collection::Photos,
+        EntityKind::Attendance => Collection::Attendance,
+        EntityKind::PickupPerson => Collection::PickupPersons,
+        EntityKind::NotificationPreferences => Collection::NotificationPreferences,
+        EntityKind::PrivacyRequest => Collection::PrivacyRequests,
+        EntityKind::Unknown => Collection::Account,
+    }
+}
+
+/// Midnight UTC of a day, in epoch ms.
+pub fn day_ms(d: Day) -> i64 {
+    d.0.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Cols {
+    child_id: Option<String>,
+    ref_id: Option<String>,
+    who: Option<String>,
+    at: Option<i64>,
+    at2: Option<i64>,
+    flag: bool,
+}
+
+fn sender_id(s: &Sender) -> &str {
+    match s {
+        Sender::Guardian { id } => id.as_str(),
+        Sender::Staff { id } => id.as_str(),
+    }
+}
+
+fn s(x: &impl ToString) -> Option<String> {
+    Some(x.to_string())
+}
+
+/// The id and indexed columns of an entity, and its JSON.
+fn shape(e: &Entity, me: &str) -> serde_json::Result<(String, Cols, String)> {
+    let (id, cols, data) = match e {
+        Entity::Kindergarten(x) => (x.id.to_string(), Cols::default(), serde_json::to_string(x)),
+        Entity::Department(x) => (
+            x.id.to_string(),
+            Cols {
+                ref_id: s(&x.kindergarten_id),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Child(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.id),
+                ref_id: s(&x.department_id),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Guardian(x) => (x.id.to_string(), Cols::default(), serde_json::to_string(x)),
+        Entity::Staff(x) => (
+            x.id.to_string(),
+            Cols {
+                ref_id: x.department_id.as_ref().map(|d| d.to_string()),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::GuardianChild(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                ref_id: s(&x.guardian_id),
+                who: s(&x.guardian_id),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::LogEntry(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                who: s(&x.author_id),
+                at: Some(x.at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Thread(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: x.child_id.as_ref().map(|c| c.to_string()),
+                ref_id: s(&x.kindergarten_id),
+                at: Some(x.created_at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Message(x) => (
+            x.id.to_string(),
+            Cols {
+                ref_id: s(&x.thread_id),
+                who: Some(sender_id(&x.sender).to_owned()),
+                at: Some(x.sent_at.0),
+                flag: x.read_at.is_none() && sender_id(&x.sender) != me,
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Absence(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                who: s(&x.reported_by),
+                at: Some(day_ms(x.first_day)),
+                at2: Some(day_ms(x.last_day)),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Holiday(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                who: s(&x.registered_by),
+                at: Some(day_ms(x.first_day)),
+                at2: Some(day_ms(x.last_day)),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Consent(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                ref_id: serde_json::to_value(x.kind)?.as_str().map(str::to_owned),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::CalendarEvent(x) => (
+            x.id.to_string(),
+            Cols {
+                ref_id: x.department_id.as_ref().map(|d| d.to_string()),
+                at: Some(x.starts_at.0),
+                at2: Some(x.ends_at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Document(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: x.child_id.as_ref().map(|c| c.to_string()),
+                at: Some(x.created_at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Photo(x) => (
+            x.id.to_string(),
+            Cols {
+                at: Some(x.taken_at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::Attendance(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                ref_id: s(&x.day),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::PickupPerson(x) => (
+            x.id.to_string(),
+            Cols {
+                child_id: s(&x.child_id),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::NotificationPreferences(x) => (
+            x.guardian_id.to_string(),
+            Cols {
+                who: s(&x.guardian_id),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+        Entity::PrivacyRequest(x) => (
+            x.id.to_string(),
+            Cols {
+                ref_id: s(&x.guardian_id),
+                who: s(&x.guardian_id),
+                at: Some(x.created_at.0),
+                ..Default::default()
+            },
+            serde_json::to_string(x),
+        ),
+    };
+    Ok((id, cols, data?))
+}
+
+/// Inserts or replaces an entity. `me` is the viewing guardian's id (for unread counts).
+pub fn upsert(c: &Connection, e: &Entity, me: &str, fx: &mut Effects) -> Result<()> {
+    let Some(t) = table(e.kind()) else {
+        return Ok(());
+    };
+    let (id, cols, data) = shape(e, me).map_err(|_| crate::error::KidplanError::Internal)?;
+    c.execute(
+        &format!(
+            "INSERT OR REPLACE INTO {t} (id, child_id, ref_id, who, at, at2, flag, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        params![
+            id,
+            cols.child_id,
+            cols.ref_id,
+            cols.who,
+            cols.at,
+            cols.at2,
+            cols.flag,
+            data
+        ],
+    )?;
+    fx.touch(collection(e.kind()));
+    if e.kind() == EntityKind::Message {
+        fx.touch(Collection::Threads);
+    }
+    Ok(())
+}
+
+/// Reads one entity's JSON as `T`; `None` when absent or no longer decodable.
+pub fn get<T: DeserializeOwned>(c: &Connection, kind: EntityKind, id: &str) -> Result<Option<T>> {
+    let Some(t) = table(kind) else {
+        return Ok(None);
+    };
+    let data: Option<String> = c
+        .query_row(&format!("SELECT data FROM {t} WHERE id = ?1"), [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// Reads an entity as the decoded [`Entity`].
+pub fn get_entity(c: &Connection, kind: EntityKind, id: &str) -> Result<Option<Entity>> {
+    let Some(t) = table(kind) else {
+        return Ok(None);
+    };
+    let data: Option<String> = c
+        .query_row(&format!("SELECT data FROM {t} WHERE id = ?1"), [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(data
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .and_then(|v| Entity::decode(kind, &v).ok().flatten()))
+}
+
+/// Whether an entity exists.
+pub fn exists(c: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
+    let Some(t) = table(kind) else {
+        return Ok(false);
+    };
+    Ok(c.query_row(
+        &format!("SELECT 1 FROM {t} WHERE id = ?1"),
+        [id],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
+/// Runs `sql` (selecting `data`) and decodes each row, skipping rows that no longer decode.
+pub fn list<T: DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let rows = st.query_map(params, |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Ok(v) = serde_json::from_str(&r?) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+fn delete_where(c: &Connection, t: &str, col: &str, v: &str) -> Result<Vec<String>> {
+    let ids = {
+        let mut st = c.prepare(&format!("SELECT id FROM {t} WHERE {col} = ?1"))?;
+        st.query_map([v], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    c.execute(&format!("DELETE FROM {t} WHERE {col} = ?1"), [v])?;
+    Ok(ids)
+}
+
+/// Deletes the cached files of an entity (rows now; the files after commit).
+fn drop_files(c: &Connection, kind: &str, id: &str, fx: &mut Effects) -> Result<()> {
+    let mut st = c.prepare("SELECT name FROM files WHERE kind = ?1 AND entity_id = ?2")?;
+    let names = st
+        .query_map([kind, id], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    c.execute(
+        "DELETE FROM files WHERE kind = ?1 AND entity_id = ?2",
+        [kind, id],
+    )?;
+    fx.files.extend(names);
+    Ok(())
+}
+
+/// Applies a tombstone: deletes the entity and whatever only made sense with it (a child's
+/// log, absences, ...; a thread's messages; a photo's or document's cached files).
+pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> Result<()> {
+    let Some(t) = table(kind) else { return Ok(()) };
+    c.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [id])?;
+    fx.touch(collection(kind));
+    match kind {
+        EntityKind::Child => delete_child_data(c, id, fx)?,
+        EntityKind::Guardian => {
+            delete_where(c, "guardian_children", "ref_id", id)?;
+            delete_where(c, "messages", "who", id)?;
+            delete_where(c, "privacy_requests", "ref_id", id)?;
+            delete_where(c, "notification_preferences", "id", id)?;
+            fx.touch(Collection::Messages);
+            fx.touch(Collection::Threads);
+            fx.touch(Collection::PrivacyRequests);
+        }
+        EntityKind::Staff => {
+            delete_where(c, "messages", "who", id)?;
+            fx.touch(Collection::Messages);
+            fx.touch(Collection::Threads);
+        }
+        EntityKind::Thread => {
+            delete_where(c, "messages", "ref_id", id)?;
+            fx.touch(Collection::Messages);
+        }
+        EntityKind::Message => fx.touch(Collection::Threads),
+        EntityKind::Photo => drop_files(c, "photo", id, fx)?,
+        EntityKind::Document => drop_files(c, "document", id, fx)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn delete_child_data(c: &Connection, child: &str, fx: &mut Effects) -> Result<()> {
+    for t in [
+        "log_entries",
+        "absences",
+        "holidays",
+        "consents",
+        "attendance",
+        "pickup_persons",
+        "guardian_children",
+    ] {
+        delete_where(c, t, "child_id", child)?;
+    }
+    for thread in delete_where(c, "threads", "child_id", child)? {
+        delete_where(c, "messages", "ref_id", &thread)?;
+    }
+    for doc in delete_where(c, "documents", "child_id", child)? {
+        drop_files(c, "document", &doc, fx)?;
+    }
+    // Photos: untag the child; a photo left with no visible child goes.
+    let photos: Vec<Photo> = list(c, "SELECT data FROM photos", [])?;
+    for mut p in photos {
+        if !p.child_ids.iter().any(|x| x.as_str() == child) {
+            continue;
+        }
+        p.child_ids.retain(|x| x.as_str() != child);
+        if p.child_ids.is_empty() {
+            c.execute("DELETE FROM photos WHERE id = ?1", [p.id.as_str()])?;
+            drop_files(c, "photo", p.id.as_str(), fx)?;
+        } else {
+            upsert(c, &Entity::Photo(p), "", fx)?;
+        }
+    }
+    // Notification preferences for that child.
+    let prefs: Vec<NotificationPreferences> =
+        list(c, "SELECT data FROM notification_preferences", [])?;
+    for mut np in prefs {
+        let before = np.preferences.len();
+        np.preferences.retain(|p| p.child_id.as_str() != child);
+        if np.preferences.len() != before {
+            upsert(c, &Entity::NotificationPreferences(np), "", fx)?;
+        }
+    }
+    for col in [
+        Collection::ChildLog,
+        Collection::Absences,
+        Collection::Holidays,
+        Collection::Consents,
+        Collection::Attendance,
+        Collection::PickupPersons,
+        Collection::Guardians,
+        Collection::Threads,
+        Collection::Messages,
+        Collection::Documents,
+        Collection::Photos,
+        Collection::NotificationPreferences,
+    ] {
+        fx.touch(col);
+    }
+    Ok(())
+}
+
+/// The current time, for local writes.
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}

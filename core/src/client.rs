@@ -1,0 +1,374 @@
+//! HTTP to the Kidplan server: reqwest over rustls, HTTPS only (plain HTTP only to loopback),
+//! connect and total timeouts, no redirects, a size cap on JSON bodies, the `Idempotency-Key`
+//! header on commands, and the mapping of HTTP status + [`ApiError`] body to [`HttpError`] and
+//! then [`KidplanError`]. Nothing here logs a URL query, a body or a token.
+
+use crate::config::{Config, Tuning};
+use crate::error::KidplanError;
+use kidplan_api::{ApiError, ErrorCode, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use std::io::Write;
+use std::path::Path;
+
+/// Why an HTTP call failed, before it is mapped to the stable [`KidplanError`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpError {
+    /// No answer: connect failure, timeout, dropped connection, truncated body.
+    Network,
+    /// A non-2xx status, with the error body when it was one.
+    Status {
+        status: u16,
+        api: Option<ApiError>,
+        retry_after_s: Option<u32>,
+    },
+    /// A 2xx answer that is not what the contract says.
+    Decode,
+    /// An answer over the size cap.
+    TooLarge,
+    /// A local failure while writing a download.
+    Local,
+}
+
+impl HttpError {
+    /// Whether trying again later may succeed (network, 5xx, 429, 408).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Network | HttpError::Local => true,
+            HttpError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            HttpError::Decode | HttpError::TooLarge => false,
+        }
+    }
+
+    /// Whether this is a 401 (the access token is not accepted).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, HttpError::Status { status: 401, .. })
+    }
+
+    /// The server's reason, for a rejected outbox item: the stable code, then the message.
+    pub fn reason(&self) -> String {
+        match self {
+            HttpError::Status { api: Some(a), .. } => {
+                let code = serde_json::to_value(a.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "unknown".into());
+                match &a.field {
+                    Some(f) => format!("{code} ({f}): {}", a.message),
+                    None => format!("{code}: {}", a.message),
+                }
+            }
+            HttpError::Status { status, .. } => format!("http {status}"),
+            HttpError::Network => "network".into(),
+            HttpError::Decode => "bad answer".into(),
+            HttpError::TooLarge => "answer too large".into(),
+            HttpError::Local => "local storage".into(),
+        }
+    }
+}
+
+impl From<HttpError> for KidplanError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Network => KidplanError::Offline,
+            HttpError::Decode | HttpError::TooLarge => KidplanError::Server,
+            HttpError::Local => KidplanError::Storage,
+            HttpError::Status {
+                status,
+                api,
+                retry_after_s,
+            } => {
+                let code = api.as_ref().map(|a| a.code);
+                match (status, code) {
+                    (401, _) | (_, Some(ErrorCode::SessionExpired)) => KidplanError::SessionExpired,
+                    (403, _) => KidplanError::Forbidden,
+                    (404, _) => KidplanError::NotFound,
+                    (429, _) => KidplanError::RateLimited {
+                        retry_after_s: retry_after_s.unwrap_or(60),
+                    },
+                    (400..=499, _) => KidplanError::InvalidInput {
+                        field: api
+                            .and_then(|a| a.field)
+                            .map(|f| f.chars().take(64).collect())
+                            .unwrap_or_else(|| match status {
+                                409 => "state".into(),
+                                413 => "size".into(),
+                                _ => "request".into(),
+                            }),
+                    },
+                    _ => KidplanError::Server,
+                }
+            }
+        }
+    }
+}
+
+/// Checks a server base URL: `https`, or `http` to a loopback address. Returns it without a
+/// trailing slash.
+pub fn validate_base_url(url: &str) -> Result<String, KidplanError> {
+    let bad = || KidplanError::invalid("server_url");
+    let u = reqwest::Url::parse(url).map_err(|_| bad())?;
+    if u.query().is_some()
+        || u.fragment().is_some()
+        || !u.username().is_empty()
+        || u.password().is_some()
+    {
+        return Err(bad());
+    }
+    match u.scheme() {
+        "https" => {}
+        "http" if is_loopback(u.host_str().unwrap_or("")) => {}
+        _ => return Err(bad()),
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// A client bound to one server.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    files: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(config: &Config, tuning: &Tuning) -> Result<Client, KidplanError> {
+        let base = validate_base_url(&config.server_url)?;
+        let ua = format!(
+            "kidplan-core/{}",
+            config.app_version.chars().take(32).collect::<String>()
+        );
+        let build = |total| {
+            reqwest::Client::builder()
+                .connect_timeout(tuning.connect_timeout)
+                .timeout(total)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(ua.clone())
+                .build()
+                .map_err(|_| KidplanError::Internal)
+        };
+        Ok(Client {
+            http: build(tuning.request_timeout)?,
+            files: build(tuning.download_timeout)?,
+            base,
+        })
+    }
+
+    /// Sends a request and returns the body of a 2xx answer (at most [`MAX_JSON_BODY`] bytes).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Vec<u8>, HttpError> {
+        let mut rb = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(k) = idempotency_key {
+            rb = rb.header(IDEMPOTENCY_KEY_HEADER, k);
+        }
+        if let Some(b) = body {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b);
+        }
+        let mut resp = rb.send().await.map_err(|_| HttpError::Network)?;
+        let status = resp.status().as_u16();
+        let retry_after_s = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let body = read_capped(&mut resp, MAX_JSON_BODY).await;
+        if (200..300).contains(&status) {
+            return body;
+        }
+        let api = body
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
+        let retry_after_s = api.as_ref().and_then(|a| a.retry_after_s).or(retry_after_s);
+        Err(HttpError::Status {
+            status,
+            api,
+            retry_after_s,
+        })
+    }
+
+    /// [`Client::send`] and decode the answer as `T`.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<T, HttpError> {
+        let bytes = self
+            .send(method, path, token, idempotency_key, body)
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|_| HttpError::Decode)
+    }
+
+    /// Downloads a file body to `dest` (created; removed again on failure). Returns its size.
+    pub async fn download(
+        &self,
+        path: &str,
+        token: &str,
+        dest: &Path,
+        max_bytes: u64,
+    ) -> Result<u64, HttpError> {
+        let mut resp = self
+            .files
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|_| HttpError::Network)?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let body = read_capped(&mut resp, MAX_JSON_BODY).await;
+            let api = body
+                .ok()
+                .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
+            return Err(HttpError::Status {
+                status,
+                api,
+                retry_after_s: None,
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(HttpError::TooLarge);
+        }
+        let result = async {
+            let mut f = std::fs::File::create(dest).map_err(|_| HttpError::Local)?;
+            let mut n: u64 = 0;
+            while let Some(chunk) = resp.chunk().await.map_err(|_| HttpError::Network)? {
+                n += chunk.len() as u64;
+                if n > max_bytes {
+                    return Err(HttpError::TooLarge);
+                }
+                f.write_all(&chunk).map_err(|_| HttpError::Local)?;
+            }
+            f.sync_all().map_err(|_| HttpError::Local)?;
+            Ok(n)
+        }
+        .await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        result
+    }
+}
+
+async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, HttpError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(HttpError::TooLarge);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|_| HttpError::Network)? {
+        if out.len() + chunk.len() > cap {
+            return Err(HttpError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback() {
+        for ok in [
+            "https://kidplan.example",
+            "https://kidplan.example/api/",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            assert!(validate_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://kidplan.example",
+            "http://10.0.0.1",
+            "http://127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+            "https://kidplan.example/?token=x",
+            "https://user:pw@kidplan.example",
+            "not a url",
+            "",
+        ] {
+            assert_eq!(
+                validate_base_url(bad),
+                Err(KidplanError::invalid("server_url")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            validate_base_url("https://a.example/").as_deref(),
+            Ok("https://a.example")
+        );
+    }
+
+    #[test]
+    fn status_mapping() {
+        let st = |status, code: Option<ErrorCode>| HttpError::Status {
+            status,
+            api: code.map(|c| ApiError::new(c, "m")),
+            retry_after_s: None,
+        };
+        assert_eq!(
+            KidplanError::from(st(401, None)),
+            KidplanError::SessionExpired
+        );
+        assert_eq!(KidplanError::from(st(403, None)), KidplanError::Forbidden);
+        assert_eq!(KidplanError::from(st(404, None)), KidplanError::NotFound);
+        assert_eq!(KidplanError::from(st(500, None)), KidplanError::Server);
+        assert_eq!(
+            KidplanError::from(st(409, Some(ErrorCode::Conflict))),
+            KidplanError::invalid("state")
+        );
+        let inv = HttpError::Status {
+            status: 400,
+            api: Some(ApiError::invalid("last_day", "before first_day")),
+            retry_after_s: None,
+        };
+        assert_eq!(
+            KidplanError::from(inv.clone()),
+            KidplanError::invalid("last_day")
+        );
+        assert_eq!(inv.reason(), "invalid_input (last_day): before first_day");
+        let rl = HttpError::Status {
+            status: 429,
+            api: None,
+            retry_after_s: Some(7),
+        };
+        assert!(rl.is_transient());
+        assert_eq!(
+            KidplanError::from(rl),
+            KidplanError::RateLimited { retry_after_s: 7 }
+        );
+        assert!(!st(400, None).is_transient());
+        assert!(st(503, None).is_transient());
+        assert!(HttpError::Network.is_transient());
+        assert_eq!(
+            KidplanError::from(HttpError::Network),
+            KidplanError::Offline
+        );
+    }
+}

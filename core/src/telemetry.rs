@@ -1,0 +1,395 @@
+//! Anonymous telemetry: what the app counts, and the one daily report it may send.
+//!
+//! Owns the install-wide counter file (`<data_dir>/telemetry.json`) and the report format.
+//! It is anonymous by construction:
+//! - the recording API takes only closed enums ([`Metric`]) and fixed buckets ([`Bucket`]); there
+//!   is no string parameter, so a name or a message cannot be recorded by mistake;
+//! - a report carries no identifier of any kind (no install id, account id, device model or
+//!   hash), only the usage day, the platform and the counters, sorted, so two installs with the
+//!   same usage produce byte-identical reports apart from the random nonce;
+//! - at most one report per day, padded to [`TELEMETRY_REPORT_BYTES`], due after a random delay
+//!   into the next day;
+//! - switching telemetry off deletes everything pending; [`Telemetry::preview`] shows the exact
+//!   bytes that would be sent.
+//!
+//! The file holds nothing personal, so it lives outside the encrypted per-account stores and
+//! survives account switches. A corrupt file is replaced by a fresh state: counters are not
+//! precious.
+
+use kidplan_api::telemetry::{
+    Bucket, Counter, Metric, Platform, TELEMETRY_REPORT_BYTES, TELEMETRY_SCHEMA_VERSION,
+    TelemetryReport,
+};
+use kidplan_api::{Day, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Highest count kept for one counter in one day.
+pub const MAX_COUNT: u32 = 1000;
+/// Longest random delay after midnight (UTC) before the previous day's report is due.
+const MAX_SEND_DELAY_MS: i64 = 6 * 60 * 60 * 1000;
+
+/// The bucket a duration falls in.
+pub fn bucket_for(d: Duration) -> Bucket {
+    match d.as_millis() {
+        0..100 => Bucket::Under100Ms,
+        100..1000 => Bucket::Under1S,
+        1000..10_000 => Bucket::Under10S,
+        _ => Bucket::Over10S,
+    }
+}
+
+/// A finished day's report, waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    /// The exact bytes to send.
+    body: String,
+    /// Not before this instant.
+    due_at: Timestamp,
+}
+
+/// What is kept on disk.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    disabled: bool,
+    /// The day the counters belong to.
+    day: Option<Day>,
+    counters: Vec<Counter>,
+    pending: Option<Pending>,
+}
+
+/// The install's telemetry counters and pending report.
+pub struct Telemetry {
+    path: PathBuf,
+    platform: Platform,
+    state: Mutex<State>,
+}
+
+impl Telemetry {
+    /// Opens (or starts) the counter file at `path`.
+    pub fn open(path: PathBuf, platform: Platform) -> Self {
+        let state = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+            .unwrap_or_default();
+        Self {
+            path,
+            platform,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Whether telemetry is on (the default, until the parent switches it off).
+    pub fn enabled(&self) -> bool {
+        !self.lock().disabled
+    }
+
+    /// Switches telemetry on or off. Off deletes every counter and the pending report.
+    pub fn set_enabled(&self, enabled: bool) {
+        let mut s = self.lock();
+        if enabled {
+            s.disabled = false;
+        } else {
+            *s = State {
+                disabled: true,
+                ..State::default()
+            };
+        }
+        self.save(&s);
+    }
+
+    /// Counts one occurrence of `metric`.
+    pub fn record(&self, metric: Metric) {
+        self.add(metric, Bucket::Count, Timestamp::now());
+    }
+
+    /// Counts one occurrence of `metric` that took `took`.
+    pub fn record_duration(&self, metric: Metric, took: Duration) {
+        self.add(metric, bucket_for(took), Timestamp::now());
+    }
+
+    fn add(&self, metric: Metric, bucket: Bucket, now: Timestamp) {
+        let mut s = self.lock();
+        if s.disabled {
+            return;
+        }
+        self.roll(&mut s, now);
+        match s
+            .counters
+            .iter_mut()
+            .find(|c| c.metric == metric && c.bucket == bucket)
+        {
+            Some(c) => c.count = (c.count + 1).min(MAX_COUNT),
+            None => {
+                s.counters.push(Counter {
+                    metric,
+                    bucket,
+                    count: 1,
+                });
+                s.counters.sort_by_key(|c| (c.metric, c.bucket));
+            }
+        }
+        self.save(&s);
+    }
+
+    /// The exact bytes of the next report: the finished day's if one is waiting, else the
+    /// report today's usage would give so far. `None` when off or when nothing was counted.
+    pub fn preview(&self) -> Option<String> {
+        let s = self.lock();
+        if s.disabled {
+            return None;
+        }
+        if let Some(p) = &s.pending {
+            return Some(p.body.clone());
+        }
+        match s.day {
+            Some(day) if !s.counters.is_empty() => {
+                Some(encode_report(day, self.platform, &s.counters, &new_nonce()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The report due at `now`, if any: the body to `POST` to the collector. Call
+    /// [`Telemetry::mark_sent`] once the collector accepted it.
+    pub fn due(&self, now: Timestamp) -> Option<String> {
+        let mut s = self.lock();
+        if s.disabled {
+            return None;
+        }
+        if self.roll(&mut s, now) {
+            self.save(&s);
+        }
+        s.pending
+            .as_ref()
+            .filter(|p| p.due_at <= now)
+            .map(|p| p.body.clone())
+    }
+
+    /// Forgets the pending report whose body is `body` (it was sent).
+    pub fn mark_sent(&self, body: &str) {
+        let mut s = self.lock();
+        if s.pending.as_ref().is_some_and(|p| p.body == body) {
+            s.pending = None;
+            self.save(&s);
+        }
+    }
+
+    /// Moves the counters of a finished day into the pending report. Returns whether anything
+    /// changed. A day that ends while an older report still waits replaces it: at most one
+    /// report is ever pending, and never more than one per day.
+    fn roll(&self, s: &mut State, now: Timestamp) -> bool {
+        let today = now.day();
+        match s.day {
+            Some(day) if day == today => false,
+            Some(day) => {
+                if !s.counters.is_empty() {
+                    let next_midnight = midnight_after(day);
+                    let delay = rand::random_range(0..MAX_SEND_DELAY_MS);
+                    s.pending = Some(Pending {
+                        body: encode_report(day, self.platform, &s.counters, &new_nonce()),
+                        due_at: Timestamp(next_midnight + delay),
+                    });
+                }
+                s.counters.clear();
+                s.day = Some(today);
+                true
+            }
+            None => {
+                s.day = Some(today);
+                true
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the state atomically (temporary file + rename). Failures are ignored: losing a
+    /// counter is better than failing a parent's action.
+    fn save(&self, s: &State) {
+        let Ok(bytes) = serde_json::to_vec(s) else {
+            return;
+        };
+        let tmp = self.path.with_extension("json.tmp");
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, &self.path);
+        }
+    }
+}
+
+/// Milliseconds at the midnight (UTC) that ends `day`.
+fn midnight_after(day: Day) -> i64 {
+    day.plus_days(1)
+        .0
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default()
+}
+
+fn new_nonce() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Serialises a report padded with spaces to exactly [`TELEMETRY_REPORT_BYTES`].
+pub fn encode_report(day: Day, platform: Platform, counters: &[Counter], nonce: &str) -> String {
+    let mut report = TelemetryReport {
+        v: TELEMETRY_SCHEMA_VERSION,
+        day,
+        platform,
+        counters: counters.to_vec(),
+        nonce: nonce.to_owned(),
+        padding: String::new(),
+    };
+    let unpadded = serde_json::to_string(&report).unwrap_or_default().len();
+    report.padding = " ".repeat(TELEMETRY_REPORT_BYTES.saturating_sub(unpadded));
+    serde_json::to_string(&report).unwrap_or_default()
+}
+
+/// Counters merged per metric and bucket, as a map (used by tests and the demo's summary).
+pub fn totals(counters: &[Counter]) -> BTreeMap<(Metric, Bucket), u32> {
+    counters
+        .iter()
+        .map(|c| ((c.metric, c.bucket), c.count))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: &str, hour: u32) -> Timestamp {
+        let d: Day = day.parse().expect("day");
+        Timestamp(
+            d.0.and_hms_opt(hour, 0, 0)
+                .expect("time")
+                .and_utc()
+                .timestamp_millis(),
+        )
+    }
+
+    fn fresh(dir: &tempfile::TempDir, name: &str) -> Telemetry {
+        Telemetry::open(dir.path().join(name), Platform::Android)
+    }
+
+    #[test]
+    fn two_installs_with_the_same_usage_differ_only_in_the_nonce() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (a, b) = (fresh(&dir, "a.json"), fresh(&dir, "b.json"));
+        for t in [&a, &b] {
+            t.add(Metric::AbsenceReported, Bucket::Count, at("2026-11-24", 9));
+            t.add(Metric::SyncSucceeded, Bucket::Under1S, at("2026-11-24", 10));
+            t.add(Metric::AppOpened, Bucket::Count, at("2026-11-24", 11));
+        }
+        let next_day = at("2026-11-25", 23);
+        let (ra, rb) = (a.due(next_day).expect("due"), b.due(next_day).expect("due"));
+        assert_eq!(ra.len(), TELEMETRY_REPORT_BYTES);
+        assert_eq!(rb.len(), TELEMETRY_REPORT_BYTES);
+        let strip = |r: &str| {
+            let mut v: serde_json::Value = serde_json::from_str(r).expect("json");
+            v["nonce"] = serde_json::Value::Null;
+            v.to_string()
+        };
+        assert_ne!(ra, rb, "nonces differ");
+        assert_eq!(strip(&ra), strip(&rb));
+        let parsed: TelemetryReport = serde_json::from_str(&ra).expect("report");
+        assert_eq!(parsed.day.to_string(), "2026-11-24");
+        assert_eq!(parsed.counters.len(), 3);
+    }
+
+    #[test]
+    fn one_report_per_day_not_before_its_delay_and_opt_out_deletes_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = fresh(&dir, "t.json");
+        t.add(Metric::MessageSent, Bucket::Count, at("2026-11-24", 9));
+        assert!(t.due(at("2026-11-24", 23)).is_none(), "same day: nothing due");
+        // Just after midnight the report exists but may not be due yet; by 06:00 it is.
+        let _ = t.due(at("2026-11-25", 0));
+        let body = t.due(at("2026-11-25", 6)).expect("due after the delay");
+        t.mark_sent(&body);
+        assert!(t.due(at("2026-11-25", 7)).is_none(), "sent once");
+        t.add(Metric::MessageSent, Bucket::Count, at("2026-11-25", 8));
+        t.set_enabled(false);
+        assert!(t.preview().is_none());
+        assert!(t.due(at("2026-11-27", 12)).is_none(), "opt-out deleted it");
+        let on_disk = std::fs::read_to_string(dir.path().join("t.json")).expect("file");
+        assert!(!on_disk.contains("message_sent"), "{on_disk}");
+        t.record(Metric::AppOpened);
+        assert!(t.preview().is_none(), "nothing recorded while off");
+    }
+
+    #[test]
+    fn state_survives_reopen_and_a_corrupt_file_starts_fresh() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = fresh(&dir, "t.json");
+        t.record(Metric::PhotoViewed);
+        t.record(Metric::PhotoViewed);
+        let again = fresh(&dir, "t.json");
+        let preview: TelemetryReport =
+            serde_json::from_str(&again.preview().expect("preview")).expect("json");
+        assert_eq!(
+            totals(&preview.counters).get(&(Metric::PhotoViewed, Bucket::Count)),
+            Some(&2)
+        );
+        std::fs::write(dir.path().join("t.json"), b"\x00not json").expect("write");
+        let fresh_one = fresh(&dir, "t.json");
+        assert!(fresh_one.preview().is_none());
+        assert!(fresh_one.enabled());
+    }
+
+    #[test]
+    fn counts_are_capped_and_durations_bucketed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = fresh(&dir, "t.json");
+        for _ in 0..(MAX_COUNT + 5) {
+            t.add(Metric::PushReceived, Bucket::Count, at("2026-11-24", 9));
+        }
+        let r: TelemetryReport =
+            serde_json::from_str(&t.preview().expect("preview")).expect("json");
+        assert_eq!(r.counters[0].count, MAX_COUNT);
+        assert_eq!(bucket_for(Duration::from_millis(5)), Bucket::Under100Ms);
+        assert_eq!(bucket_for(Duration::from_millis(100)), Bucket::Under1S);
+        assert_eq!(bucket_for(Duration::from_secs(3)), Bucket::Under10S);
+        assert_eq!(bucket_for(Duration::from_secs(60)), Bucket::Over10S);
+    }
+
+    #[test]
+    fn the_fullest_report_still_fits_the_padded_size() {
+        let all_metrics = [
+            Metric::AppOpened,
+            Metric::SyncSucceeded,
+            Metric::SyncFailed,
+            Metric::AbsenceReported,
+            Metric::HolidayRegistered,
+            Metric::MessageSent,
+            Metric::ConsentChanged,
+            Metric::PhotoViewed,
+            Metric::DocumentOpened,
+            Metric::PushReceived,
+            Metric::ExportRequested,
+        ];
+        let buckets = [
+            Bucket::Count,
+            Bucket::Under100Ms,
+            Bucket::Under1S,
+            Bucket::Under10S,
+            Bucket::Over10S,
+        ];
+        let counters: Vec<Counter> = all_metrics
+            .iter()
+            .flat_map(|&metric| {
+                buckets.iter().map(move |&bucket| Counter {
+                    metric,
+                    bucket,
+                    count: MAX_COUNT,
+                })
+            })
+            .collect();
+        let body = encode_report(Day::today(), Platform::Android, &counters, &new_nonce());
+        assert_eq!(body.len(), TELEMETRY_REPORT_BYTES);
+    }
+}
