@@ -117,6 +117,14 @@ fn delete_push_registration() {}
     responses((status = 202, body = Ack), (status = 400, body = ApiError)))]
 fn telemetry() {}
 
+#[utoipa::path(get, path = "/v1/telemetry/counters", params(CountersQuery), tag = "telemetry",
+    responses((status = 200, body = DayCounters), (status = 400, body = ApiError)))]
+fn telemetry_counters() {}
+
+#[utoipa::path(post, path = "/v1/staff/events", request_body = CreateEvent, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = CalendarEvent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_create_event() {}
+
 #[utoipa::path(post, path = "/v1/staff/log-entries", request_body = WriteLogEntry, tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = LogEntry), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 fn staff_log_entry() {}
@@ -189,7 +197,7 @@ impl Modify for BearerAuth {
         start_thread, send_message, mark_read, change_consent, update_contact,
         update_notification_preferences, export, list_privacy_requests, create_privacy_request,
         photo_content, document_content, upsert_push_registration, delete_push_registration,
-        telemetry, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
+        telemetry, telemetry_counters, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
         staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence,
         staff_privacy_requests, staff_handle_privacy_request, staff_erase,
     ),

@@ -35,6 +35,7 @@ pub const STAFF_ABSENCE_ACK: &str = "/v1/staff/absences/{id}/acknowledge";
 pub const STAFF_PRIVACY_REQUESTS: &str = "/v1/staff/privacy-requests";
 pub const STAFF_PRIVACY_REQUEST_HANDLE: &str = "/v1/staff/privacy-requests/{id}/handle";
 pub const STAFF_ERASURES: &str = "/v1/staff/erasures";
+pub const STAFF_EVENTS: &str = "/v1/staff/events";
 
 pub const OPENAPI: &str = "/v1/openapi.json";
 

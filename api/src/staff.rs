@@ -70,6 +70,17 @@ pub struct RecordAttendance {
 
 // `POST /v1/staff/absences/{id}/acknowledge` → [`Absence`].
 
+/// `POST /v1/staff/events` → [`CalendarEvent`]: an event in the kindergarten's calendar
+/// (`department_id` `None` for the whole kindergarten).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreateEvent {
+    pub department_id: Option<DepartmentId>,
+    pub title: String,
+    pub description: Option<String>,
+    pub starts_at: crate::time::Timestamp,
+    pub ends_at: crate::time::Timestamp,
+}
+
 /// `POST /v1/staff/privacy-requests/{id}/handle` → [`crate::privacy::PrivacyRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HandlePrivacyRequest {

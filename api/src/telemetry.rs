@@ -89,3 +89,32 @@ pub struct TelemetryReport {
     /// Spaces that pad the serialised report to [`TELEMETRY_REPORT_BYTES`].
     pub padding: String,
 }
+
+/// Reports a day needs before its counters are published.
+pub const MIN_REPORTS_TO_PUBLISH: u32 = 20;
+
+/// Query of `GET /v1/telemetry/counters`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct CountersQuery {
+    /// The day (`YYYY-MM-DD`).
+    pub day: crate::time::Day,
+}
+
+/// One published daily counter: the sum over every report of the day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublishedCounter {
+    pub platform: Platform,
+    pub metric: Metric,
+    pub bucket: Bucket,
+    pub count: u64,
+}
+
+/// `GET /v1/telemetry/counters?day=`: a day's counters, published only when at least
+/// [`MIN_REPORTS_TO_PUBLISH`] reports contributed (otherwise `published` is false and
+/// `counters` empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayCounters {
+    pub day: crate::time::Day,
+    pub published: bool,
+    pub counters: Vec<PublishedCounter>,
+}

@@ -1,1 +1,60 @@
-//! Kidplan reference server.
+//! Kidplan reference server: axum + SQLite.
+//!
+//! It implements the wire contract of `kidplan-api` (parent endpoints, the sync feed, staff
+//! endpoints, push registrations, the telemetry collector) and the server-side privacy
+//! promises: erasure without traces, 14-day IP log, content-free pushes, only recipient and
+//! text to email/SMS providers, anonymous telemetry counters.
+//!
+//! The library API ([`ServerConfig`], [`RunningServer`], [`Clock`], [`seed::demo`]) lets the
+//! CLI, the demo and tests run a real server on an ephemeral loopback port.
+
+mod access;
+mod app;
+pub mod auth;
+pub mod clock;
+mod command;
+pub mod db;
+mod entities;
+pub mod erasure;
+pub mod error;
+mod extract;
+#[cfg(feature = "faults")]
+pub mod faults;
+mod feed;
+mod files;
+pub mod maintenance;
+mod net;
+mod parent;
+pub mod providers;
+mod push;
+pub mod seed;
+mod server;
+mod staff;
+mod telemetry;
+
+pub use auth::RateLimits;
+pub use clock::Clock;
+#[cfg(feature = "faults")]
+pub use faults::{Fault, FaultKind, Faults};
+pub use providers::{
+    EmailSender, OutboxMessage, ProviderRequest, PushSender, RecordedPush, SmsSender,
+};
+pub use seed::demo;
+pub use server::{DB_FILE, FILES_DIR, RunningServer, ServerConfig, open_db};
+
+/// Creates a session for a person directly in a database file and prints nothing: used by the
+/// hidden `token` subcommand (schemathesis needs a bearer token without reading the outbox).
+pub fn mint_access_token(
+    db_file: &std::path::Path,
+    contact: &str,
+    ttl_s: i64,
+) -> anyhow::Result<String> {
+    let db = db::Db::open(db_file)?;
+    let mut conn = db.lock();
+    auth::mint_session(
+        &mut conn,
+        contact,
+        chrono::Utc::now().timestamp_millis(),
+        ttl_s,
+    )
+}

@@ -1,1 +1,110 @@
-fn main() {}
+//! `kidplan-server`: run the reference server, or seed the demo data.
+
+use clap::{Parser, Subcommand};
+use kidplan_server::{RunningServer, ServerConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "kidplan-server",
+    about = "Kidplan reference backend (axum + SQLite)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// Data directory (database and files).
+        #[arg(long, default_value = "kidplan-data")]
+        data_dir: PathBuf,
+        /// Database file (default: DATA_DIR/kidplan.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Files directory (default: DATA_DIR/files).
+        #[arg(long)]
+        files: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Seed the demo kindergarten into an empty database.
+        #[arg(long)]
+        seed_demo: bool,
+    },
+    /// Seed data into a database.
+    Seed {
+        /// The fictional demo kindergarten.
+        #[arg(long, required = true)]
+        demo: bool,
+        #[arg(long, default_value = "kidplan-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Print an access token for a person (test tooling, e.g. schemathesis).
+    #[command(hide = true)]
+    Token {
+        #[arg(long)]
+        contact: String,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 3600)]
+        ttl_s: i64,
+    },
+}
+
+fn config(data_dir: PathBuf, db: Option<PathBuf>, files: Option<PathBuf>) -> ServerConfig {
+    let mut cfg = ServerConfig::new(data_dir);
+    cfg.files_dir = files.or_else(|| {
+        db.as_ref()
+            .and_then(|d| d.parent().map(|p| p.join(kidplan_server::FILES_DIR)))
+    });
+    cfg.db_file = db;
+    cfg
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data_dir,
+            db,
+            files,
+            bind,
+            seed_demo,
+        } => {
+            let mut cfg = config(data_dir, db, files);
+            cfg.bind = bind;
+            cfg.seed_demo = seed_demo;
+            let server = RunningServer::start(cfg).await?;
+            println!("kidplan-server listening on {}", server.base_url());
+            tokio::signal::ctrl_c().await?;
+            server.stop().await;
+        }
+        Command::Seed {
+            demo: _,
+            data_dir,
+            db,
+        } => {
+            let cfg = config(data_dir, db, None);
+            kidplan_server::open_db(&cfg).await?;
+            println!("demo data in {}", cfg.db_path().display());
+        }
+        Command::Token { contact, db, ttl_s } => {
+            println!(
+                "{}",
+                kidplan_server::mint_access_token(&db, &contact, ttl_s)?
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The application: shared state and the router with its layers.
+
+use crate::auth::RateLimits;
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::error;
+use crate::providers::{EmailSender, PushSender, SmsSender};
+use crate::{access, auth, erasure, feed, files, parent, push, staff, telemetry};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use kidplan_api::paths as p;
+use kidplan_api::{MAX_JSON_BODY, MAX_UPLOAD_BODY};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The providers messages are handed to.
+#[derive(Clone)]
+pub struct Providers {
+    pub email: Arc<dyn EmailSender>,
+    pub sms: Arc<dyn SmsSender>,
+    pub push: Arc<dyn PushSender>,
+}
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub files_dir: PathBuf,
+    pub token_ttl_s: i64,
+    pub limits: RateLimits,
+    pub providers: Providers,
+    #[cfg(feature = "faults")]
+    pub faults: crate::faults::Faults,
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        kidplan_api::openapi::document_json(),
+    )
+}
+
+fn routes() -> Router<AppState> {
+    let uploads = Router::new()
+        .route(p::STAFF_PHOTOS, post(files::upload_photo))
+        .route(p::STAFF_DOCUMENTS, post(files::upload_document))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY));
+    Router::new()
+        .route(p::OPENAPI, get(openapi))
+        .route(p::AUTH_CODE, post(auth::request_code))
+        .route(p::AUTH_TOKEN, post(auth::verify_code))
+        .route(p::AUTH_REFRESH, post(auth::refresh))
+        .route(p::AUTH_LOGOUT, post(auth::logout))
+        .route(p::SYNC, get(feed::sync))
+        .route(p::ABSENCES, post(parent::report_absence))
+        .route(
+            p::ABSENCE,
+            put(parent::edit_absence).delete(parent::withdraw_absence),
+        )
+        .route(p::HOLIDAYS, post(parent::register_holiday))
+        .route(p::THREADS, post(parent::start_thread))
+        .route(p::THREAD_MESSAGES, post(parent::send_message))
+        .route(p::THREAD_READ, post(parent::mark_read))
+        .route(p::CONSENT, put(parent::change_consent))
+        .route(p::ME_CONTACT, put(parent::update_contact))
+        .route(
+            p::ME_NOTIFICATION_PREFERENCES,
+            put(parent::update_notification_preferences),
+        )
+        .route(p::ME_EXPORT, get(parent::export))
+        .route(
+            p::PRIVACY_REQUESTS,
+            get(parent::list_privacy_requests).post(parent::create_privacy_request),
+        )
+        .route(p::PHOTO_CONTENT, get(files::photo_content))
+        .route(p::DOCUMENT_CONTENT, get(files::document_content))
+        .route(p::PUSH_REGISTRATION, put(push::upsert).delete(push::delete))
+        .route(p::TELEMETRY, post(telemetry::collect))
+        .route(p::TELEMETRY_COUNTERS, get(telemetry::counters))
+        .route(p::STAFF_LOG_ENTRIES, post(staff::log_entry))
+        .route(p::STAFF_THREADS, post(staff::start_thread))
+        .route(p::STAFF_THREAD_MESSAGES, post(staff::message))
+        .route(p::STAFF_BROADCASTS, post(staff::broadcast))
+        .route(p::STAFF_EVENTS, post(staff::create_event))
+        .route(p::STAFF_ATTENDANCE, post(staff::attendance))
+        .route(p::STAFF_ABSENCE_ACK, post(staff::acknowledge_absence))
+        .route(p::STAFF_PRIVACY_REQUESTS, get(staff::privacy_requests))
+        .route(
+            p::STAFF_PRIVACY_REQUEST_HANDLE,
+            post(staff::handle_privacy_request),
+        )
+        .route(p::STAFF_ERASURES, post(erasure::erase_person))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .merge(uploads)
+}
+
+/// The router with every layer (outermost first: panic guard, JSON errors, faults, access log).
+pub fn router(state: AppState) -> Router {
+    let app = routes()
+        .fallback(error::not_found_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::log_request,
+        ));
+    #[cfg(feature = "faults")]
+    let app = app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::faults::layer,
+    ));
+    app.layer(middleware::map_response(error::json_errors))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(state)
+}

@@ -1,0 +1,517 @@
+//! Login by one-time code, sessions with short-lived access tokens and rotating refresh
+//! tokens, and the extractors that turn a bearer token into a caller.
+//!
+//! Codes: 6 digits, 10 minutes, burnt after 5 wrong tries, stored hashed. Tokens: 32 random
+//! bytes, stored as SHA-256. A refresh token used twice revokes its whole session. The answer
+//! to a code request is the same whether or not the contact is known.
+
+use crate::app::AppState;
+use crate::db::{opt, sha256_hex};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ClientIp};
+use crate::providers::{self, ProviderRequest};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use base64::Engine;
+use kidplan_api::auth::*;
+use kidplan_api::commands::Ack;
+use rand::Rng;
+use rusqlite::{Connection, params};
+
+/// Request limits of the login endpoints (per sliding window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Code requests per contact per window.
+    pub codes_per_contact: u32,
+    /// Code requests per client IP per window.
+    pub codes_per_ip: u32,
+    /// Code verifications per client IP per window.
+    pub verifications_per_ip: u32,
+    /// The window, in seconds.
+    pub window_s: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            codes_per_contact: 5,
+            codes_per_ip: 200,
+            verifications_per_ip: 200,
+            window_s: 600,
+        }
+    }
+}
+
+/// Sessions unused for this long are removed by maintenance.
+pub const SESSION_IDLE_DAYS: i64 = 60;
+
+/// A contact a code can be sent to, normalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contact {
+    Email(String),
+    Phone(String),
+}
+
+impl Contact {
+    /// Normalises an email address (lowercase) or a phone number (`+` and digits; 8 digits
+    /// are taken as Norwegian).
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        let s = raw.trim();
+        let bad = || AppError::invalid("contact", "not an email address or a phone number");
+        if s.contains('@') {
+            let lower = s.to_lowercase();
+            let (local, domain) = lower.split_once('@').ok_or_else(bad)?;
+            let ok = lower.len() <= 254
+                && !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && lower.chars().all(|c| c.is_ascii_graphic());
+            return if ok {
+                Ok(Contact::Email(lower))
+            } else {
+                Err(bad())
+            };
+        }
+        let compact: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let digits = compact.strip_prefix('+').unwrap_or(&compact);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        match (compact.starts_with('+'), digits.len()) {
+            (false, 8) => Ok(Contact::Phone(format!("+47{digits}"))),
+            (true, 8..=15) => Ok(Contact::Phone(compact)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Contact::Email(s) | Contact::Phone(s) => s,
+        }
+    }
+
+    fn column(&self) -> &'static str {
+        match self {
+            Contact::Email(_) => "email",
+            Contact::Phone(_) => "phone",
+        }
+    }
+}
+
+/// A person who can log in.
+#[derive(Clone, Debug)]
+struct Person {
+    role: Role,
+    id: String,
+    kindergarten_id: String,
+}
+
+fn find_person(conn: &Connection, contact: &Contact) -> AppResult<Option<Person>> {
+    for (table, role) in [("guardians", Role::Guardian), ("staff", Role::Staff)] {
+        let sql = format!(
+            "SELECT id, kindergarten_id FROM {table} WHERE {} = ?1 ORDER BY id LIMIT 1",
+            contact.column()
+        );
+        let found = opt(conn.query_row(&sql, [contact.as_str()], |r| {
+            Ok(Person {
+                role,
+                id: r.get(0)?,
+                kindergarten_id: r.get(1)?,
+            })
+        }))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// Counts a request in a rate bucket; 429 when the bucket is full.
+fn rate_hit(conn: &Connection, bucket: &str, limit: u32, window_s: i64, now: i64) -> AppResult<()> {
+    let since = now - window_s * 1000;
+    let (count, oldest): (i64, Option<i64>) = conn.query_row(
+        "SELECT COUNT(*), MIN(at) FROM rate_events WHERE bucket = ?1 AND at > ?2",
+        params![bucket, since],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if count >= i64::from(limit) {
+        let wait_ms = oldest.unwrap_or(now) + window_s * 1000 - now;
+        let secs = u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX);
+        return Err(AppError::rate_limited(secs));
+    }
+    conn.execute(
+        "INSERT INTO rate_events (bucket, at) VALUES (?1, ?2)",
+        params![bucket, now],
+    )?;
+    Ok(())
+}
+
+/// The rate bucket of a contact (hashed: the table holds no contact).
+pub fn contact_bucket(contact: &str) -> String {
+    format!("code-contact:{}", sha256_hex(contact))
+}
+
+fn code_hash(contact_hash: &str, code: &str) -> String {
+    sha256_hex(&format!("{contact_hash}:{code}"))
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// `POST /v1/auth/code` → 202.
+pub async fn request_code(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RequestCode>,
+) -> AppResult<(StatusCode, Json<Ack>)> {
+    let contact = Contact::parse(&req.contact)?;
+    let now = st.clock.now_ms();
+    let limits = st.limits;
+    let c = contact.clone();
+    let outgoing = st
+        .db
+        .tx(move |tx| {
+            rate_hit(tx, &format!("code-ip:{ip}"), limits.codes_per_ip, limits.window_s, now)?;
+            rate_hit(tx, &contact_bucket(c.as_str()), limits.codes_per_contact, limits.window_s, now)?;
+            let Some(person) = find_person(tx, &c)? else {
+                return Ok(None);
+            };
+            let contact_hash = sha256_hex(c.as_str());
+            let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+            tx.execute("DELETE FROM login_codes WHERE contact_hash = ?1", [&contact_hash])?;
+            tx.execute(
+                "INSERT INTO login_codes (contact_hash, role, person_id, code_hash, expires_at, tries)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                params![
+                    contact_hash,
+                    crate::entities::enum_str(&person.role),
+                    person.id,
+                    code_hash(&contact_hash, &code),
+                    now + LOGIN_CODE_TTL_S * 1000
+                ],
+            )?;
+            Ok(Some(code_message(&c, &code)))
+        })
+        .await?;
+    if let Some(request) = outgoing {
+        send_code(&st, contact, request).await?;
+    }
+    Ok((StatusCode::ACCEPTED, Json(Ack { ok: true })))
+}
+
+fn code_message(contact: &Contact, code: &str) -> ProviderRequest {
+    let text = format!("Kidplan: your login code is {code}. It expires in 10 minutes.");
+    match contact {
+        Contact::Email(to) => providers::mailgun_request(to, "Your Kidplan login code", &text),
+        Contact::Phone(to) => providers::linkmobility_request(to, &text),
+    }
+}
+
+async fn send_code(st: &AppState, contact: Contact, request: ProviderRequest) -> AppResult<()> {
+    let email = st.providers.email.clone();
+    let sms = st.providers.sms.clone();
+    tokio::task::spawn_blocking(move || match contact {
+        Contact::Email(_) => email.send(&request),
+        Contact::Phone(_) => sms.send(&request),
+    })
+    .await
+    .map_err(|e| AppError::internal(&e))?
+    .map_err(|e| AppError::internal(&e))
+}
+
+/// `POST /v1/auth/token` → [`Session`].
+pub async fn verify_code(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<VerifyCode>,
+) -> AppResult<Json<Session>> {
+    let contact = Contact::parse(&req.contact)?;
+    let code = req.code.trim().to_owned();
+    let now = st.clock.now_ms();
+    let limits = st.limits;
+    let ttl = st.token_ttl_s;
+    let outcome = st
+        .db
+        .tx(move |tx| {
+            rate_hit(tx, &format!("verify-ip:{ip}"), limits.verifications_per_ip, limits.window_s, now)?;
+            let contact_hash = sha256_hex(contact.as_str());
+            let row = opt(tx.query_row(
+                "SELECT id, role, person_id, code_hash, tries FROM login_codes
+                 WHERE contact_hash = ?1 AND expires_at > ?2 ORDER BY id DESC LIMIT 1",
+                params![contact_hash, now],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?)),
+            ))?;
+            let Some((id, role, person_id, hash, tries)) = row else {
+                return Ok(Err(bad_code()));
+            };
+            if hash != code_hash(&contact_hash, &code) {
+                if tries + 1 >= i64::from(LOGIN_CODE_MAX_TRIES) {
+                    tx.execute("DELETE FROM login_codes WHERE id = ?1", [id])?;
+                } else {
+                    tx.execute("UPDATE login_codes SET tries = tries + 1 WHERE id = ?1", [id])?;
+                }
+                return Ok(Err(bad_code()));
+            }
+            tx.execute("DELETE FROM login_codes WHERE contact_hash = ?1", [&contact_hash])?;
+            let role: Role = crate::entities::enum_from(role)?;
+            let Some(kindergarten_id) = home_kindergarten(tx, role, &person_id)? else {
+                return Ok(Err(bad_code()));
+            };
+            let session_id = crate::db::new_id();
+            tx.execute(
+                "INSERT INTO sessions (id, role, person_id, kindergarten_id, created_at, last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![session_id, crate::entities::enum_str(&role), person_id, kindergarten_id, now],
+            )?;
+            Ok(Ok(issue_tokens(tx, &session_id, now, ttl)?))
+        })
+        .await?;
+    Ok(Json(outcome?))
+}
+
+fn bad_code() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        kidplan_api::ErrorCode::Unauthorized,
+        "wrong or expired code",
+    )
+}
+
+fn home_kindergarten(conn: &Connection, role: Role, person_id: &str) -> AppResult<Option<String>> {
+    let table = if role == Role::Staff {
+        "staff"
+    } else {
+        "guardians"
+    };
+    let sql = format!("SELECT kindergarten_id FROM {table} WHERE id = ?1");
+    opt(conn.query_row(&sql, [person_id], |r| r.get(0)))
+}
+
+/// New access and refresh tokens for a session.
+fn issue_tokens(conn: &Connection, session_id: &str, now: i64, ttl_s: i64) -> AppResult<Session> {
+    let access = random_token("kpa_");
+    let refresh = random_token("kpr_");
+    conn.execute(
+        "INSERT INTO access_tokens (hash, session_id, expires_at) VALUES (?1, ?2, ?3)",
+        params![sha256_hex(&access), session_id, now + ttl_s * 1000],
+    )?;
+    conn.execute(
+        "INSERT INTO refresh_tokens (hash, session_id, used, created_at) VALUES (?1, ?2, 0, ?3)",
+        params![sha256_hex(&refresh), session_id, now],
+    )?;
+    let (role, person_id, kindergarten_id, kindergarten_name): (String, String, String, String) =
+        conn.query_row(
+            "SELECT s.role, s.person_id, s.kindergarten_id, k.name FROM sessions s
+         JOIN kindergartens k ON k.id = s.kindergarten_id WHERE s.id = ?1",
+            [session_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+    Ok(Session {
+        access_token: access,
+        expires_in: ttl_s,
+        refresh_token: refresh,
+        role: crate::entities::enum_from(role)?,
+        person_id,
+        kindergarten_id: kindergarten_id.into(),
+        kindergarten_name,
+    })
+}
+
+/// Logs a person in without a code (the hidden `token` subcommand): returns an access token.
+pub fn mint_session(
+    conn: &mut Connection,
+    contact: &str,
+    now: i64,
+    ttl_s: i64,
+) -> anyhow::Result<String> {
+    let contact = Contact::parse(contact).map_err(|_| anyhow::anyhow!("not a contact"))?;
+    let tx = conn.transaction()?;
+    let person = find_person(&tx, &contact)
+        .map_err(|e| anyhow::anyhow!("{:?}", e.body))?
+        .ok_or_else(|| anyhow::anyhow!("no such person"))?;
+    let session_id = crate::db::new_id();
+    tx.execute(
+        "INSERT INTO sessions (id, role, person_id, kindergarten_id, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![session_id, crate::entities::enum_str(&person.role), person.id, person.kindergarten_id, now],
+    )?;
+    let session =
+        issue_tokens(&tx, &session_id, now, ttl_s).map_err(|e| anyhow::anyhow!("{:?}", e.body))?;
+    tx.commit()?;
+    Ok(session.access_token)
+}
+
+/// `POST /v1/auth/refresh` → [`Session`]; reuse of a refresh token revokes the session.
+pub async fn refresh(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> AppResult<Json<Session>> {
+    let now = st.clock.now_ms();
+    let ttl = st.token_ttl_s;
+    let hash = sha256_hex(req.refresh_token.trim());
+    let outcome = st
+        .db
+        .tx(move |tx| {
+            let row = opt(tx.query_row(
+                "SELECT session_id, used FROM refresh_tokens WHERE hash = ?1",
+                [&hash],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)),
+            ))?;
+            let Some((session_id, used)) = row else {
+                return Ok(Err(AppError::session_expired()));
+            };
+            if used {
+                tracing::warn!("refresh token reused: session revoked");
+                tx.execute("DELETE FROM sessions WHERE id = ?1", [&session_id])?;
+                return Ok(Err(AppError::session_expired()));
+            }
+            tx.execute(
+                "UPDATE refresh_tokens SET used = 1 WHERE hash = ?1",
+                [&hash],
+            )?;
+            tx.execute(
+                "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1",
+                params![session_id, now],
+            )?;
+            Ok(Ok(issue_tokens(tx, &session_id, now, ttl)?))
+        })
+        .await?;
+    Ok(Json(outcome?))
+}
+
+/// `POST /v1/auth/logout`: revokes the caller's session.
+pub async fn logout(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(_req): ApiJson<LogoutRequest>,
+) -> AppResult<Json<Ack>> {
+    st.db
+        .tx(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE id = ?1", [&caller.session_id])?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub session_id: String,
+    pub role: Role,
+    pub person_id: String,
+    pub kindergarten_id: String,
+}
+
+/// A caller with role `guardian` (403 for staff).
+#[derive(Clone, Debug)]
+pub struct GuardianCaller(pub Caller);
+
+/// A caller with role `staff` (403 for guardians).
+#[derive(Clone, Debug)]
+pub struct StaffCaller(pub Caller);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let hash = sha256_hex(bearer(parts).ok_or_else(AppError::unauthorized)?);
+        let now = st.clock.now_ms();
+        let caller = st
+            .db
+            .call(move |conn| {
+                opt(conn.query_row(
+                    "SELECT s.id, s.role, s.person_id, s.kindergarten_id FROM access_tokens a
+                     JOIN sessions s ON s.id = a.session_id WHERE a.hash = ?1 AND a.expires_at > ?2",
+                    params![hash, now],
+                    |r| {
+                        Ok(Caller {
+                            session_id: r.get(0)?,
+                            role: crate::entities::enum_from(r.get(1)?)?,
+                            person_id: r.get(2)?,
+                            kindergarten_id: r.get(3)?,
+                        })
+                    },
+                ))
+            })
+            .await?
+            .ok_or_else(AppError::unauthorized)?;
+        if let Some(slot) = parts.extensions.get::<crate::access::PersonSlot>() {
+            slot.set(&caller.person_id);
+        }
+        Ok(caller)
+    }
+}
+
+impl FromRequestParts<AppState> for GuardianCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        if c.role == Role::Guardian {
+            Ok(Self(c))
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for StaffCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        if c.role == Role::Staff {
+            Ok(Self(c))
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_normalise() {
+        assert_eq!(
+            Contact::parse(" A.B@Example.org ").ok(),
+            Some(Contact::Email("a.b@example.org".into()))
+        );
+        assert_eq!(
+            Contact::parse("912 34 567").ok(),
+            Some(Contact::Phone("+4791234567".into()))
+        );
+        assert_eq!(
+            Contact::parse("+47 912 34 567").ok(),
+            Some(Contact::Phone("+4791234567".into()))
+        );
+        for bad in ["", "abc", "@x.no", "a@b", "+12", "12345", "a b@c.no"] {
+            assert!(Contact::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Running a parent command exactly once: the `Idempotency-Key` is stored with the answer in
+//! the same transaction as the change, and a replay returns the stored answer without running
+//! the command again. Answers that are client errors (4xx) are stored too, so a replay gets
+//! the same answer; their partial writes are rolled back to a savepoint first.
+
+use crate::app::AppState;
+use crate::auth::GuardianCaller;
+use crate::db::{opt, sha256_hex};
+use crate::entities::GuardianView;
+use crate::error::{AppError, AppResult};
+use crate::extract::IdempotencyKey;
+use crate::providers::ProviderRequest;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+/// What a command sees while it runs.
+pub struct Cmd<'a> {
+    pub conn: &'a Connection,
+    pub view: GuardianView,
+    /// The caller's session kindergarten.
+    pub kindergarten_id: String,
+    pub now: i64,
+    /// The child the command is about, if any (erasure of the child drops the stored answer).
+    pub child_id: Option<String>,
+    /// Pushes to send after commit.
+    pub pushes: Vec<ProviderRequest>,
+}
+
+/// A stable fingerprint of a command: its name, path parameters and body.
+pub fn fingerprint<T: Serialize>(name: &str, params: &[&str], body: &T) -> String {
+    let body = serde_json::to_string(body).unwrap_or_default();
+    sha256_hex(&format!("{name}\n{}\n{body}", params.join("\n")))
+}
+
+struct Stored {
+    status: u16,
+    body: String,
+    pushes: Vec<ProviderRequest>,
+}
+
+/// Runs `f` once per (guardian, key) and answers with its result (or the stored one).
+pub async fn run<T, F>(
+    st: &AppState,
+    g: GuardianCaller,
+    key: IdempotencyKey,
+    fingerprint: String,
+    f: F,
+) -> Response
+where
+    T: Serialize,
+    F: FnOnce(&mut Cmd<'_>) -> AppResult<T> + Send + 'static,
+{
+    let now = st.clock.now_ms();
+    let caller = g.0;
+    let out = st
+        .db
+        .call(move |conn| {
+            let mut tx = conn.transaction()?;
+            let stored = opt(tx.query_row(
+                "SELECT fingerprint, status, body FROM idempotency WHERE guardian_id = ?1 AND key = ?2",
+                params![caller.person_id, key.0],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, String>(2)?)),
+            ))?;
+            if let Some((fp, status, body)) = stored {
+                if fp != fingerprint {
+                    return Err(AppError::conflict("Idempotency-Key already used for another request"));
+                }
+                return Ok(Stored { status, body, pushes: Vec::new() });
+            }
+            let sp = tx.savepoint()?;
+            let mut cmd = Cmd {
+                view: GuardianView::load(&sp, &caller.person_id)?,
+                conn: &sp,
+                kindergarten_id: caller.kindergarten_id.clone(),
+                now,
+                child_id: None,
+                pushes: Vec::new(),
+            };
+            let result = f(&mut cmd).and_then(|v| Ok(serde_json::to_string(&v)?));
+            let (child_id, pushes) = (cmd.child_id, cmd.pushes);
+            let (status, body, pushes) = match result {
+                Ok(body) => {
+                    sp.commit()?;
+                    (200, body, pushes)
+                }
+                Err(e) if e.status.is_client_error() => {
+                    drop(sp);
+                    (e.status.as_u16(), e.body_json(), Vec::new())
+                }
+                Err(e) => return Err(e),
+            };
+            tx.execute(
+                "INSERT INTO idempotency (guardian_id, key, fingerprint, child_id, status, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![caller.person_id, key.0, fingerprint, child_id, status, body, now],
+            )?;
+            tx.commit()?;
+            Ok(Stored { status, body, pushes })
+        })
+        .await;
+    match out {
+        Ok(s) => {
+            crate::push::dispatch(st, s.pushes).await;
+            let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
+            (status, [(header::CONTENT_TYPE, "application/json")], s.body).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Checks a client-made id: 1-64 letters, digits, `-` or `_`.
+pub fn check_id(field: &str, id: &str) -> AppResult<()> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "id must be 1-64 letters, digits, - or _",
+        ))
+    }
+}
+
+/// Checks a required text: not blank, at most `max` characters.
+pub fn check_text(field: &str, text: &str, max: usize) -> AppResult<()> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid(field, "must not be empty"));
+    }
+    check_len(field, text, max)
+}
+
+/// Checks a text's length in characters.
+pub fn check_len(field: &str, text: &str, max: usize) -> AppResult<()> {
+    if text.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional note: checked, and blank becomes `None`.
+pub fn note(field: &str, note: Option<String>, max: usize) -> AppResult<Option<String>> {
+    match note {
+        Some(n) if n.trim().is_empty() => Ok(None),
+        Some(n) => check_len(field, &n, max).map(|_| Some(n)),
+        None => Ok(None),
+    }
+}
+
+/// Checks a day range.
+pub fn check_days(first: kidplan_api::Day, last: kidplan_api::Day) -> AppResult<()> {
+    if last < first {
+        return Err(AppError::invalid(
+            "last_day",
+            "last_day is before first_day",
+        ));
+    }
+    if (last.0 - first.0).num_days() > 366 {
+        return Err(AppError::invalid("last_day", "at most a year"));
+    }
+    Ok(())
+}
+
+/// True when a row with this id exists in `table`.
+pub fn exists(conn: &Connection, table: &str, id: &str) -> AppResult<bool> {
+    let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
+    Ok(opt(conn.query_row(&sql, [id], |_| Ok(())))?.is_some())
+}
+
+/// 409 when a client-made id is taken.
+pub fn check_new(conn: &Connection, table: &str, field: &str, id: &str) -> AppResult<()> {
+    check_id(field, id)?;
+    if exists(conn, table, id)? {
+        return Err(AppError::conflict("id already in use"));
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! Erasing a person on the kindergarten's instruction (`POST /v1/staff/erasures`).
+//!
+//! Everything about the person is deleted (no soft delete), every deleted entity gets a
+//! tombstone in the feed (so devices drop it on their next sync), usage data that stays
+//! (access log, authorship of other people's records) loses the person, files are removed
+//! from disk, and the WAL is checkpointed and truncated so no copy survives there;
+//! `secure_delete` zeroes the freed space in the database file.
+
+use crate::app::AppState;
+use crate::auth::StaffCaller;
+use crate::db::sha256_hex;
+use crate::entities;
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiJson;
+use crate::feed;
+use axum::Json;
+use axum::extract::State;
+use kidplan_api::staff::{EraseRequest, ErasureReport, Person};
+use kidplan_api::sync::EntityKind;
+use rusqlite::Connection;
+
+/// Tracks what an erasure did.
+struct Eraser<'a> {
+    conn: &'a Connection,
+    rows_deleted: u64,
+    rows_anonymised: u64,
+    files: Vec<String>,
+}
+
+impl Eraser<'_> {
+    /// Deletes rows (no feed entity) and counts them.
+    fn delete(&mut self, sql: &str, param: &str) -> AppResult<()> {
+        self.rows_deleted += self.conn.execute(sql, [param])? as u64;
+        Ok(())
+    }
+
+    /// Anonymises rows and counts them.
+    fn anonymise(&mut self, sql: &str, param: &str) -> AppResult<()> {
+        self.rows_anonymised += self.conn.execute(sql, [param])? as u64;
+        Ok(())
+    }
+
+    /// Tombstones and deletes the rows of `table` matching `filter` (one parameter).
+    fn purge(&mut self, kind: EntityKind, table: &str, filter: &str, param: &str) -> AppResult<()> {
+        let ids = feed::remove_all(
+            self.conn,
+            kind,
+            &format!("SELECT id FROM {table} WHERE {filter}"),
+            param,
+        )?;
+        if !ids.is_empty() {
+            self.delete(&format!("DELETE FROM {table} WHERE {filter}"), param)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes threads matching `filter` with all their messages.
+    fn purge_threads(&mut self, filter: &str, param: &str) -> AppResult<()> {
+        for t in entities::strings(
+            self.conn,
+            &format!("SELECT id FROM threads WHERE {filter}"),
+            param,
+        )? {
+            self.purge_messages("thread_id = ?1", &t)?;
+            self.purge(EntityKind::Thread, "threads", "id = ?1", &t)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes messages matching `filter` with their read marks.
+    fn purge_messages(&mut self, filter: &str, param: &str) -> AppResult<()> {
+        self.delete(
+            &format!("DELETE FROM message_reads WHERE message_id IN (SELECT id FROM messages WHERE {filter})"),
+            param,
+        )?;
+        self.purge(EntityKind::Message, "messages", filter, param)
+    }
+
+    /// Blanks a person id in a column of a feed entity's table and re-stamps the rows.
+    fn unlink(
+        &mut self,
+        kind: EntityKind,
+        table: &str,
+        column: &str,
+        blank: &str,
+        person: &str,
+    ) -> AppResult<()> {
+        let ids = entities::strings(
+            self.conn,
+            &format!("SELECT id FROM {table} WHERE {column} = ?1"),
+            person,
+        )?;
+        self.anonymise(
+            &format!("UPDATE {table} SET {column} = {blank} WHERE {column} = ?1"),
+            person,
+        )?;
+        for id in ids {
+            feed::touch(self.conn, kind, &id)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the login traces of a person and anonymises their access-log rows.
+    fn forget_login(&mut self, person: &str, contacts: &[String]) -> AppResult<()> {
+        self.delete("DELETE FROM access_tokens WHERE session_id IN (SELECT id FROM sessions WHERE person_id = ?1)", person)?;
+        self.delete("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE person_id = ?1)", person)?;
+        self.delete("DELETE FROM sessions WHERE person_id = ?1", person)?;
+        self.delete("DELETE FROM login_codes WHERE person_id = ?1", person)?;
+        for c in contacts {
+            self.delete("DELETE FROM mail_outbox WHERE recipient = ?1", c)?;
+            self.delete(
+                "DELETE FROM login_codes WHERE contact_hash = ?1",
+                &sha256_hex(c),
+            )?;
+            self.delete(
+                "DELETE FROM rate_events WHERE bucket = ?1",
+                &crate::auth::contact_bucket(c),
+            )?;
+        }
+        self.anonymise(
+            "UPDATE access_log SET person_id = NULL, ip = NULL WHERE person_id = ?1",
+            person,
+        )
+    }
+
+    fn contacts(&self, table: &str, id: &str) -> AppResult<Vec<String>> {
+        let sql = format!(
+            "SELECT email FROM {table} WHERE id = ?1 AND email IS NOT NULL UNION ALL SELECT phone FROM {table} WHERE id = ?1 AND phone IS NOT NULL"
+        );
+        entities::strings(self.conn, &sql, id)
+    }
+
+    fn child(&mut self, id: &str) -> AppResult<()> {
+        self.purge_threads("child_id = ?1", id)?;
+        for (kind, table) in [
+            (EntityKind::LogEntry, "log_entries"),
+            (EntityKind::Absence, "absences"),
+            (EntityKind::Holiday, "holidays"),
+            (EntityKind::Attendance, "attendance"),
+            (EntityKind::PickupPerson, "pickup_persons"),
+        ] {
+            self.purge(kind, table, "child_id = ?1", id)?;
+        }
+        self.delete("DELETE FROM consent_history WHERE consent_id IN (SELECT id FROM consents WHERE child_id = ?1)", id)?;
+        self.purge(EntityKind::Consent, "consents", "child_id = ?1", id)?;
+        self.photos_of_child(id)?;
+        self.files.extend(entities::strings(
+            self.conn,
+            "SELECT file_name FROM documents WHERE child_id = ?1",
+            id,
+        )?);
+        self.purge(EntityKind::Document, "documents", "child_id = ?1", id)?;
+        let guardians = entities::strings(
+            self.conn,
+            "SELECT guardian_id FROM guardian_children WHERE child_id = ?1",
+            id,
+        )?;
+        self.delete("DELETE FROM notification_prefs WHERE child_id = ?1", id)?;
+        self.purge(
+            EntityKind::GuardianChild,
+            "guardian_children",
+            "child_id = ?1",
+            id,
+        )?;
+        for g in guardians {
+            feed::touch(self.conn, EntityKind::NotificationPreferences, &g)?;
+        }
+        self.delete("DELETE FROM idempotency WHERE child_id = ?1", id)?;
+        self.purge(EntityKind::Child, "children", "id = ?1", id)
+    }
+
+    /// Photos only of the child are deleted (with their files); the child is untagged from
+    /// shared ones.
+    fn photos_of_child(&mut self, id: &str) -> AppResult<()> {
+        let only = "SELECT photo_id FROM photo_children WHERE child_id = ?1
+                    AND photo_id NOT IN (SELECT photo_id FROM photo_children WHERE child_id <> ?1)";
+        let shared = entities::strings(
+            self.conn,
+            "SELECT photo_id FROM photo_children WHERE child_id = ?1
+             AND photo_id IN (SELECT photo_id FROM photo_children WHERE child_id <> ?1)",
+            id,
+        )?;
+        for p in entities::strings(self.conn, only, id)? {
+            self.files.extend(entities::strings(
+                self.conn,
+                "SELECT file_name FROM photos WHERE id = ?1",
+                &p,
+            )?);
+            self.delete("DELETE FROM photo_children WHERE photo_id = ?1", &p)?;
+            self.purge(EntityKind::Photo, "photos", "id = ?1", &p)?;
+        }
+        self.delete("DELETE FROM photo_children WHERE child_id = ?1", id)?;
+        for p in shared {
+            feed::touch(self.conn, EntityKind::Photo, &p)?;
+        }
+        Ok(())
+    }
+
+    fn guardian(&mut self, id: &str) -> AppResult<()> {
+        let contacts = self.contacts("guardians", id)?;
+        self.purge_threads("guardian_id = ?1", id)?;
+        self.purge_messages("sender_kind = 'guardian' AND sender_id = ?1", id)?;
+        self.delete("DELETE FROM message_reads WHERE guardian_id = ?1", id)?;
+        self.unlink(EntityKind::Absence, "absences", "reported_by", "''", id)?;
+        self.unlink(EntityKind::Holiday, "holidays", "registered_by", "''", id)?;
+        let consents = entities::strings(
+            self.conn,
+            "SELECT DISTINCT consent_id FROM consent_history WHERE changed_by = ?1",
+            id,
+        )?;
+        self.anonymise(
+            "UPDATE consent_history SET changed_by = '' WHERE changed_by = ?1",
+            id,
+        )?;
+        for c in consents {
+            feed::touch(self.conn, EntityKind::Consent, &c)?;
+        }
+        self.delete("DELETE FROM notification_prefs WHERE guardian_id = ?1", id)?;
+        feed::remove(self.conn, EntityKind::NotificationPreferences, id)?;
+        self.purge(
+            EntityKind::PrivacyRequest,
+            "privacy_requests",
+            "guardian_id = ?1",
+            id,
+        )?;
+        self.delete("DELETE FROM push_outbox WHERE token IN (SELECT token FROM push_registrations WHERE guardian_id = ?1)", id)?;
+        self.delete("DELETE FROM push_registrations WHERE guardian_id = ?1", id)?;
+        self.delete("DELETE FROM idempotency WHERE guardian_id = ?1", id)?;
+        self.forget_login(id, &contacts)?;
+        self.purge(
+            EntityKind::GuardianChild,
+            "guardian_children",
+            "guardian_id = ?1",
+            id,
+        )?;
+        self.purge(EntityKind::Guardian, "guardians", "id = ?1", id)
+    }
+
+    fn staff(&mut self, id: &str) -> AppResult<()> {
+        let contacts = self.contacts("staff", id)?;
+        self.unlink(EntityKind::LogEntry, "log_entries", "author_id", "''", id)?;
+        let messages = entities::strings(
+            self.conn,
+            "SELECT id FROM messages WHERE sender_kind = 'staff' AND sender_id = ?1",
+            id,
+        )?;
+        self.anonymise(
+            "UPDATE messages SET sender_id = '' WHERE sender_kind = 'staff' AND sender_id = ?1",
+            id,
+        )?;
+        for m in messages {
+            feed::touch(self.conn, EntityKind::Message, &m)?;
+        }
+        self.unlink(
+            EntityKind::Absence,
+            "absences",
+            "acknowledged_by",
+            "NULL",
+            id,
+        )?;
+        self.forget_login(id, &contacts)?;
+        self.purge(EntityKind::Staff, "staff", "id = ?1", id)
+    }
+}
+
+/// The kindergarten a person belongs to (staff may only erase people of their own).
+fn person_kindergartens(conn: &Connection, person: &Person) -> AppResult<Vec<String>> {
+    let (sql, id) = match person {
+        Person::Child(id) => ("SELECT kindergarten_id FROM children WHERE id = ?1", id.as_str()),
+        Person::Staff(id) => ("SELECT kindergarten_id FROM staff WHERE id = ?1", id.as_str()),
+        Person::Guardian(id) => (
+            "SELECT kindergarten_id FROM guardians WHERE id = ?1 UNION SELECT c.kindergarten_id FROM children c
+             JOIN guardian_children gc ON gc.child_id = c.id WHERE gc.guardian_id = ?1",
+            id.as_str(),
+        ),
+    };
+    entities::strings(conn, sql, id)
+}
+
+/// Erases a person in one transaction; returns the report and the files to delete.
+pub fn erase(
+    conn: &Connection,
+    kindergarten_id: &str,
+    person: &Person,
+) -> AppResult<(ErasureReport, Vec<String>)> {
+    if !person_kindergartens(conn, person)?
+        .iter()
+        .any(|k| k == kindergarten_id)
+    {
+        return Err(AppError::not_found());
+    }
+    let mut e = Eraser {
+        conn,
+        rows_deleted: 0,
+        rows_anonymised: 0,
+        files: Vec::new(),
+    };
+    match person {
+        Person::Child(id) => e.child(id.as_str())?,
+        Person::Guardian(id) => e.guardian(id.as_str())?,
+        Person::Staff(id) => e.staff(id.as_str())?,
+    }
+    let report = ErasureReport {
+        rows_deleted: e.rows_deleted,
+        files_deleted: 0,
+        rows_anonymised: e.rows_anonymised,
+    };
+    Ok((report, e.files))
+}
+
+/// `POST /v1/staff/erasures`.
+pub async fn erase_person(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<EraseRequest>,
+) -> AppResult<Json<ErasureReport>> {
+    let kg = s.0.kindergarten_id;
+    let (mut report, files) = st
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let out = erase(&tx, &kg, &req.person)?;
+            tx.commit()?;
+            crate::db::checkpoint_truncate(conn)?;
+            Ok(out)
+        })
+        .await?;
+    report.files_deleted = crate::files::delete_files(st.files_dir.clone(), files).await;
+    tracing::info!(
+        rows = report.rows_deleted,
+        files = report.files_deleted,
+        anonymised = report.rows_anonymised,
+        "erasure done"
+    );
+    Ok(Json(report))
+}

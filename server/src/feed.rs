@@ -1,0 +1,279 @@
+//! The sync change feed.
+//!
+//! The `changes` table holds one row per entity with its latest sequence number: writing an
+//! entity re-stamps its row with the next number from a counter, deleting it turns the row into
+//! a tombstone (no data, visible to everyone: it carries nothing but a random id). Each row
+//! also holds the ids that decide who sees it; the entity itself is read from its table for the
+//! viewer when the page is built. Paging from cursor 0 therefore always yields the current
+//! state, a snapshot.
+
+use crate::app::AppState;
+use crate::auth::GuardianCaller;
+use crate::entities::{self, GuardianView};
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiQuery;
+use axum::Json;
+use axum::extract::State;
+use kidplan_api::sync::{
+    Change, ChangeOp, DEFAULT_SYNC_LIMIT, EntityKind, MAX_SYNC_LIMIT, SyncPage, SyncQuery,
+};
+use rusqlite::{Connection, params};
+
+/// Who may see a change: exactly one of the rules in [`VISIBLE`] applies per kind.
+#[derive(Default, Debug)]
+struct Scope {
+    kindergarten_id: Option<String>,
+    department_id: Option<String>,
+    child_id: Option<String>,
+    guardian_id: Option<String>,
+}
+
+/// The SQL (one parameter: the id) giving the scope columns of an entity.
+fn scope_sql(kind: EntityKind) -> Option<&'static str> {
+    use EntityKind as K;
+    Some(match kind {
+        K::Kindergarten => "SELECT id, NULL, NULL, NULL FROM kindergartens WHERE id = ?1",
+        K::Department => "SELECT kindergarten_id, NULL, NULL, NULL FROM departments WHERE id = ?1",
+        K::Child => "SELECT NULL, NULL, id, NULL FROM children WHERE id = ?1",
+        K::Guardian | K::NotificationPreferences => {
+            "SELECT NULL, NULL, NULL, id FROM guardians WHERE id = ?1"
+        }
+        K::Staff => "SELECT kindergarten_id, NULL, NULL, NULL FROM staff WHERE id = ?1",
+        K::GuardianChild => {
+            "SELECT NULL, NULL, child_id, NULL FROM guardian_children WHERE id = ?1"
+        }
+        K::LogEntry => "SELECT NULL, NULL, child_id, NULL FROM log_entries WHERE id = ?1",
+        K::Thread => {
+            "SELECT CASE WHEN broadcast = 1 THEN kindergarten_id END,
+                    CASE WHEN broadcast = 1 THEN department_id END, child_id,
+                    CASE WHEN broadcast = 0 AND child_id IS NULL THEN guardian_id END
+             FROM threads WHERE id = ?1"
+        }
+        K::Message => {
+            "SELECT CASE WHEN t.broadcast = 1 THEN t.kindergarten_id END,
+                    CASE WHEN t.broadcast = 1 THEN t.department_id END, t.child_id,
+                    CASE WHEN t.broadcast = 0 AND t.child_id IS NULL THEN t.guardian_id END
+             FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.id = ?1"
+        }
+        K::Absence => "SELECT NULL, NULL, child_id, NULL FROM absences WHERE id = ?1",
+        K::Holiday => "SELECT NULL, NULL, child_id, NULL FROM holidays WHERE id = ?1",
+        K::Consent => "SELECT NULL, NULL, child_id, NULL FROM consents WHERE id = ?1",
+        K::CalendarEvent => {
+            "SELECT kindergarten_id, department_id, NULL, NULL FROM calendar_events WHERE id = ?1"
+        }
+        K::Document => {
+            "SELECT CASE WHEN child_id IS NULL THEN kindergarten_id END, NULL, child_id, NULL
+             FROM documents WHERE id = ?1"
+        }
+        // Photos are seen through their tags (photo_children), see VISIBLE.
+        K::Photo => "SELECT NULL, NULL, NULL, NULL FROM photos WHERE id = ?1",
+        K::Attendance => "SELECT NULL, NULL, child_id, NULL FROM attendance WHERE id = ?1",
+        K::PickupPerson => "SELECT NULL, NULL, child_id, NULL FROM pickup_persons WHERE id = ?1",
+        K::PrivacyRequest => {
+            "SELECT NULL, NULL, NULL, guardian_id FROM privacy_requests WHERE id = ?1"
+        }
+        K::Unknown => return None,
+    })
+}
+
+fn scope_of(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<Option<Scope>> {
+    let Some(sql) = scope_sql(kind) else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    crate::db::opt(stmt.query_row([id], |r| {
+        Ok(Scope {
+            kindergarten_id: r.get(0)?,
+            department_id: r.get(1)?,
+            child_id: r.get(2)?,
+            guardian_id: r.get(3)?,
+        })
+    }))
+}
+
+fn next_seq(conn: &Connection) -> AppResult<i64> {
+    Ok(conn.query_row(
+        "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn stamp(
+    conn: &Connection,
+    kind: EntityKind,
+    id: &str,
+    op: ChangeOp,
+    scope: &Scope,
+) -> AppResult<i64> {
+    let seq = next_seq(conn)?;
+    let op = if op == ChangeOp::Delete {
+        "delete"
+    } else {
+        "upsert"
+    };
+    conn.prepare_cached(
+        "INSERT INTO changes (entity, entity_id, seq, op, kindergarten_id, department_id, child_id, guardian_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (entity, entity_id) DO UPDATE SET seq = excluded.seq, op = excluded.op,
+           kindergarten_id = excluded.kindergarten_id, department_id = excluded.department_id,
+           child_id = excluded.child_id, guardian_id = excluded.guardian_id",
+    )?
+    .execute(params![
+        kind.as_str(),
+        id,
+        seq,
+        op,
+        scope.kindergarten_id,
+        scope.department_id,
+        scope.child_id,
+        scope.guardian_id
+    ])?;
+    Ok(seq)
+}
+
+/// Records that an entity was created or changed (call after writing it, in the same
+/// transaction).
+pub fn touch(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
+    match scope_of(conn, kind, id)? {
+        Some(scope) => stamp(conn, kind, id, ChangeOp::Upsert, &scope).map(|_| ()),
+        None => Err(AppError::internal(&format!(
+            "touch of a missing {}",
+            kind.as_str()
+        ))),
+    }
+}
+
+/// Records that an entity was deleted: a tombstone without data.
+pub fn remove(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
+    stamp(conn, kind, id, ChangeOp::Delete, &Scope::default()).map(|_| ())
+}
+
+/// Tombstones for every id a query (one string parameter) returns.
+pub fn remove_all(
+    conn: &Connection,
+    kind: EntityKind,
+    sql: &str,
+    param: &str,
+) -> AppResult<Vec<String>> {
+    let ids = entities::strings(conn, sql, param)?;
+    for id in &ids {
+        remove(conn, kind, id)?;
+    }
+    Ok(ids)
+}
+
+/// Rows a guardian may see: ?1 guardian id, ?2 children, ?3 co-guardians, ?4 kindergartens,
+/// ?5 departments (JSON arrays).
+const VISIBLE: &str = "(op = 'delete'
+    OR (child_id IS NOT NULL AND child_id IN (SELECT value FROM json_each(?2)))
+    OR (child_id IS NULL AND guardian_id IS NOT NULL AND (
+          (entity = 'guardian' AND guardian_id IN (SELECT value FROM json_each(?3)))
+       OR (entity <> 'guardian' AND guardian_id = ?1)))
+    OR (child_id IS NULL AND guardian_id IS NULL AND kindergarten_id IN (SELECT value FROM json_each(?4))
+        AND (department_id IS NULL OR department_id IN (SELECT value FROM json_each(?5))))
+    OR (entity = 'photo' AND op = 'upsert' AND EXISTS (SELECT 1 FROM photo_children pc
+        WHERE pc.photo_id = changes.entity_id AND pc.child_id IN (SELECT value FROM json_each(?2)))))";
+
+fn entity_kind(s: &str) -> EntityKind {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(EntityKind::Unknown)
+}
+
+/// One page of the feed for a guardian: changes with `seq > cursor`, at most `limit`.
+pub fn page(
+    conn: &Connection,
+    view: &GuardianView,
+    cursor: i64,
+    limit: u32,
+) -> AppResult<SyncPage> {
+    let sql = format!(
+        "SELECT seq, entity, entity_id, op FROM changes WHERE seq > ?6 AND {VISIBLE} ORDER BY seq LIMIT ?7"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    let rows = stmt.query_map(
+        params![
+            view.id,
+            arr(&view.children),
+            arr(&view.coguardians),
+            arr(&view.kindergartens),
+            arr(&view.departments),
+            cursor,
+            i64::from(limit) + 1
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        },
+    )?;
+    let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
+    let has_more = rows.len() > limit as usize;
+    let mut out = SyncPage {
+        changes: Vec::new(),
+        cursor,
+        has_more,
+    };
+    for (seq, entity, id, op) in rows.into_iter().take(limit as usize) {
+        out.cursor = seq;
+        let kind = entity_kind(&entity);
+        if op == "delete" {
+            out.changes.push(Change {
+                seq,
+                entity: kind,
+                id,
+                op: ChangeOp::Delete,
+                data: None,
+            });
+        } else if let Some(data) = entities::render(conn, kind, &id, Some(view))? {
+            out.changes.push(Change {
+                seq,
+                entity: kind,
+                id,
+                op: ChangeOp::Upsert,
+                data: Some(data),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every entity the guardian currently sees (the feed from cursor 0 without tombstones).
+pub fn snapshot(conn: &Connection, view: &GuardianView) -> AppResult<Vec<Change>> {
+    let mut all = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let p = page(conn, view, cursor, MAX_SYNC_LIMIT)?;
+        all.extend(p.changes.into_iter().filter(|c| c.op == ChangeOp::Upsert));
+        if !p.has_more {
+            return Ok(all);
+        }
+        cursor = p.cursor;
+    }
+}
+
+/// `GET /v1/sync?cursor=C&limit=N`.
+pub async fn sync(
+    State(st): State<AppState>,
+    caller: GuardianCaller,
+    ApiQuery(q): ApiQuery<SyncQuery>,
+) -> AppResult<Json<SyncPage>> {
+    let limit = match q.limit {
+        None => DEFAULT_SYNC_LIMIT,
+        Some(0) => return Err(AppError::invalid("limit", "limit must be at least 1")),
+        Some(n) => n.min(MAX_SYNC_LIMIT),
+    };
+    let cursor = q.cursor.max(0);
+    let gid = caller.0.person_id.clone();
+    let page = st
+        .db
+        .call(move |conn| {
+            let view = GuardianView::load(conn, &gid)?;
+            page(conn, &view, cursor, limit)
+        })
+        .await?;
+    Ok(Json(page))
+}

@@ -1,0 +1,60 @@
+//! Periodic jobs: retention limits and expiry. Run hourly by `serve` and on demand by
+//! [`crate::RunningServer::run_maintenance`].
+
+use crate::access::ACCESS_LOG_DAYS;
+use crate::auth::SESSION_IDLE_DAYS;
+use kidplan_api::push::REGISTRATION_TTL_DAYS;
+use rusqlite::Connection;
+
+const DAY_MS: i64 = 86_400_000;
+/// Days a stored command answer is kept for replays.
+pub const IDEMPOTENCY_DAYS: i64 = 30;
+/// Days the provider outboxes keep a row.
+pub const OUTBOX_DAYS: i64 = 7;
+
+/// What one run deleted, per job.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub access_log: usize,
+    pub push_registrations: usize,
+    pub expired_auth: usize,
+    pub other: usize,
+}
+
+/// Runs every job at time `now` (ms) in one transaction.
+pub fn run(conn: &mut Connection, now: i64) -> rusqlite::Result<MaintenanceReport> {
+    let tx = conn.transaction()?;
+    let before = |days: i64| now - days * DAY_MS;
+    let mut report = MaintenanceReport {
+        access_log: tx.execute(
+            "DELETE FROM access_log WHERE at < ?1",
+            [before(ACCESS_LOG_DAYS)],
+        )?,
+        push_registrations: tx.execute(
+            "DELETE FROM push_registrations WHERE last_seen_at < ?1",
+            [before(REGISTRATION_TTL_DAYS)],
+        )?,
+        ..Default::default()
+    };
+    report.expired_auth += tx.execute("DELETE FROM login_codes WHERE expires_at <= ?1", [now])?;
+    report.expired_auth += tx.execute("DELETE FROM access_tokens WHERE expires_at <= ?1", [now])?;
+    report.expired_auth += tx.execute(
+        "DELETE FROM sessions WHERE last_used_at < ?1",
+        [before(SESSION_IDLE_DAYS)],
+    )?;
+    report.other += tx.execute("DELETE FROM rate_events WHERE at < ?1", [before(1)])?;
+    report.other += tx.execute(
+        "DELETE FROM idempotency WHERE created_at < ?1",
+        [before(IDEMPOTENCY_DAYS)],
+    )?;
+    report.other += tx.execute(
+        "DELETE FROM mail_outbox WHERE created_at < ?1",
+        [before(OUTBOX_DAYS)],
+    )?;
+    report.other += tx.execute(
+        "DELETE FROM push_outbox WHERE created_at < ?1",
+        [before(OUTBOX_DAYS)],
+    )?;
+    tx.commit()?;
+    Ok(report)
+}

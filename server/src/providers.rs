@@ -1,0 +1,298 @@
+//! The outside services the server hands messages to: email (Mailgun's HTTP API), SMS
+//! (LinkMobility's HTTP API) and push (FCM HTTP v1; APNs). Each is a trait; the default
+//! implementations write the exact provider request to an outbox table that the demo and the
+//! tests read. Only the recipient and the message text go to a provider.
+
+use crate::db::Db;
+use kidplan_api::push::PushProvider;
+use rusqlite::params;
+
+/// A request ready for a provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderRequest {
+    /// `"mailgun"`, `"linkmobility"`, `"fcm"` or `"apns"`.
+    pub provider: &'static str,
+    /// Where the provider would be called.
+    pub url: &'static str,
+    pub content_type: &'static str,
+    /// The recipient (email address, phone number or push token).
+    pub recipient: String,
+    /// The exact request body.
+    pub body: Vec<u8>,
+}
+
+/// Sends login codes by email.
+pub trait EmailSender: Send + Sync {
+    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
+}
+
+/// Sends login codes by SMS.
+pub trait SmsSender: Send + Sync {
+    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
+}
+
+/// Sends content-free pushes.
+pub trait PushSender: Send + Sync {
+    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
+}
+
+/// The Mailgun "send message" request: form fields `from`, `to`, `subject`, `text`.
+pub fn mailgun_request(to: &str, subject: &str, text: &str) -> ProviderRequest {
+    let body = form_encode(&[
+        ("from", "Kidplan <no-reply@kidplan.example>"),
+        ("to", to),
+        ("subject", subject),
+        ("text", text),
+    ]);
+    ProviderRequest {
+        provider: "mailgun",
+        url: "https://api.eu.mailgun.net/v3/kidplan.example/messages",
+        content_type: "application/x-www-form-urlencoded",
+        recipient: to.to_owned(),
+        body: body.into_bytes(),
+    }
+}
+
+/// The LinkMobility SMS REST request: `source`, `destination`, `userData`.
+pub fn linkmobility_request(to: &str, text: &str) -> ProviderRequest {
+    let body = serde_json::json!({"source": "Kidplan", "destination": to, "userData": text});
+    ProviderRequest {
+        provider: "linkmobility",
+        url: "https://n-eu.linkmobility.io/sms/send",
+        content_type: "application/json",
+        recipient: to.to_owned(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The push request for a registration: data only, no notification text, no personal data.
+pub fn push_request(provider: PushProvider, token: &str, hint: &str) -> ProviderRequest {
+    let (name, url, body) = match provider {
+        PushProvider::Apns => (
+            "apns",
+            "https://api.push.apple.com/3/device",
+            serde_json::json!({"aps": {"content-available": 1}, "v": 1, "kind": "sync", "hint": hint}),
+        ),
+        _ => (
+            "fcm",
+            "https://fcm.googleapis.com/v1/projects/kidplan/messages:send",
+            serde_json::json!({"message": {"token": token, "data": {"v": "1", "kind": "sync", "hint": hint}}}),
+        ),
+    };
+    ProviderRequest {
+        provider: name,
+        url,
+        content_type: "application/json",
+        recipient: token.to_owned(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// `application/x-www-form-urlencoded`.
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn form_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'*') => {
+                out.push(b as char)
+            }
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A row of the email/SMS outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// `"mailgun"` or `"linkmobility"`.
+    pub provider: String,
+    pub recipient: String,
+    /// The exact request body that would be sent to the provider.
+    pub body: String,
+}
+
+/// A row of the push outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedPush {
+    /// `"fcm"` or `"apns"`.
+    pub provider: String,
+    pub token: String,
+    /// The exact JSON payload bytes.
+    pub payload: Vec<u8>,
+}
+
+/// The default sender of all three kinds: writes to the outbox tables.
+#[derive(Clone)]
+pub struct OutboxSender {
+    pub db: Db,
+    pub clock: crate::clock::Clock,
+}
+
+impl OutboxSender {
+    fn mail(&self, r: &ProviderRequest) -> anyhow::Result<()> {
+        self.db.lock().execute(
+            "INSERT INTO mail_outbox (provider, recipient, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                r.provider,
+                r.recipient,
+                String::from_utf8_lossy(&r.body),
+                self.clock.now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl EmailSender for OutboxSender {
+    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
+        self.mail(r)
+    }
+}
+
+impl SmsSender for OutboxSender {
+    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
+        self.mail(r)
+    }
+}
+
+impl PushSender for OutboxSender {
+    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
+        self.db.lock().execute(
+            "INSERT INTO push_outbox (provider, token, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![r.provider, r.recipient, r.body, self.clock.now_ms()],
+        )?;
+        Ok(())
+    }
+}
+
+/// Rows of the email/SMS outbox, oldest first.
+pub fn sent_messages(db: &Db) -> Vec<OutboxMessage> {
+    let conn = db.lock();
+    let read = || -> rusqlite::Result<Vec<OutboxMessage>> {
+        let mut stmt =
+            conn.prepare("SELECT provider, recipient, body FROM mail_outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OutboxMessage {
+                provider: r.get(0)?,
+                recipient: r.get(1)?,
+                body: r.get(2)?,
+            })
+        })?;
+        rows.collect()
+    };
+    read().unwrap_or_default()
+}
+
+/// Rows of the push outbox, oldest first.
+pub fn sent_pushes(db: &Db) -> Vec<RecordedPush> {
+    let conn = db.lock();
+    let read = || -> rusqlite::Result<Vec<RecordedPush>> {
+        let mut stmt =
+            conn.prepare("SELECT provider, token, payload FROM push_outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RecordedPush {
+                provider: r.get(0)?,
+                token: r.get(1)?,
+                payload: r.get(2)?,
+            })
+        })?;
+        rows.collect()
+    };
+    read().unwrap_or_default()
+}
+
+/// The message text inside a provider request body.
+pub fn message_text(m: &OutboxMessage) -> Option<String> {
+    match m.provider.as_str() {
+        "linkmobility" => serde_json::from_str::<serde_json::Value>(&m.body)
+            .ok()?
+            .get("userData")?
+            .as_str()
+            .map(str::to_owned),
+        _ => m
+            .body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("text="))
+            .map(form_unescape),
+    }
+}
+
+fn form_unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hexv = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hexv {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first run of exactly six digits in a text (the login code).
+pub fn find_code(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == kidplan_api::auth::LOGIN_CODE_DIGITS)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailgun_body_round_trips_text() {
+        let r = mailgun_request(
+            "a.b@example.org",
+            "Code",
+            "Your code is 123456. Bye & thanks",
+        );
+        let m = OutboxMessage {
+            provider: r.provider.into(),
+            recipient: r.recipient.clone(),
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+        };
+        assert!(m.body.contains("to=a.b%40example.org"));
+        let text = message_text(&m).unwrap_or_default();
+        assert_eq!(text, "Your code is 123456. Bye & thanks");
+        assert_eq!(find_code(&text).as_deref(), Some("123456"));
+    }
+
+    #[test]
+    fn sms_and_push_bodies_have_the_provider_format() {
+        let r = linkmobility_request("+4791234567", "code 654321");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        assert_eq!(v["destination"], "+4791234567");
+        assert_eq!(v["userData"], "code 654321");
+        let p = push_request(PushProvider::Fcm, "tok", "absence/x");
+        let v: serde_json::Value = serde_json::from_slice(&p.body).unwrap_or_default();
+        assert_eq!(v["message"]["data"]["kind"], "sync");
+        assert_eq!(v["message"]["data"]["v"], "1");
+        assert!(v["message"].get("notification").is_none());
+    }
+}

@@ -1,0 +1,385 @@
+//! Staff endpoints (`/v1/staff/...`): child log, messages and broadcasts, calendar, check in
+//! and out, acknowledging absences, privacy requests. Staff act within their own
+//! kindergarten: anything else is `404`. Uploads are in [`crate::files`], erasure in
+//! [`crate::erasure`].
+
+use crate::app::AppState;
+use crate::auth::StaffCaller;
+use crate::command::{check_len, check_text, note};
+use crate::db::new_id;
+use crate::entities::{self, enum_str};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::feed;
+use crate::parent::insert_message;
+use crate::providers::ProviderRequest;
+use crate::push::{self, Audience};
+use axum::Json;
+use axum::extract::State;
+use kidplan_api::commands::{MAX_SUBJECT_CHARS, MAX_TEXT_CHARS};
+use kidplan_api::model::*;
+use kidplan_api::privacy::{PrivacyRequest, PrivacyRequestStatus};
+use kidplan_api::staff::*;
+use kidplan_api::sync::EntityKind;
+use rusqlite::{Connection, params};
+
+/// What a staff write sees.
+pub struct StaffCtx<'a> {
+    pub conn: &'a Connection,
+    pub staff_id: String,
+    pub kindergarten_id: String,
+    pub now: i64,
+    pub pushes: Vec<ProviderRequest>,
+}
+
+/// Runs a staff write in one transaction, then sends its pushes.
+pub async fn write<T, F>(st: &AppState, s: StaffCaller, f: F) -> AppResult<Json<T>>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut StaffCtx<'_>) -> AppResult<T> + Send + 'static,
+{
+    let now = st.clock.now_ms();
+    let (out, pushes) = st
+        .db
+        .tx(move |tx| {
+            let mut ctx = StaffCtx {
+                conn: tx,
+                staff_id: s.0.person_id,
+                kindergarten_id: s.0.kindergarten_id,
+                now,
+                pushes: Vec::new(),
+            };
+            let out = f(&mut ctx)?;
+            Ok((out, ctx.pushes))
+        })
+        .await?;
+    push::dispatch(st, pushes).await;
+    Ok(Json(out))
+}
+
+fn found<T>(v: Option<T>) -> AppResult<T> {
+    v.ok_or_else(AppError::not_found)
+}
+
+/// A child of the staff member's kindergarten.
+pub fn kg_child(conn: &Connection, kindergarten_id: &str, child_id: &str) -> AppResult<Child> {
+    let c = found(entities::child(conn, child_id)?)?;
+    if c.kindergarten_id.as_str() != kindergarten_id {
+        return Err(AppError::not_found());
+    }
+    Ok(c)
+}
+
+fn kg_department(conn: &Connection, kindergarten_id: &str, id: &str) -> AppResult<()> {
+    let d = found(entities::department(conn, id)?)?;
+    if d.kindergarten_id.as_str() != kindergarten_id {
+        return Err(AppError::not_found());
+    }
+    Ok(())
+}
+
+/// `POST /v1/staff/log-entries`.
+pub async fn log_entry(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<WriteLogEntry>,
+) -> AppResult<Json<LogEntry>> {
+    write(&st, s, move |c| {
+        kg_child(c.conn, &c.kindergarten_id, req.child_id.as_str())?;
+        if req.kind == LogKind::Unknown {
+            return Err(AppError::invalid("kind", "unknown log kind"));
+        }
+        check_text("text", &req.text, MAX_TEXT_CHARS)?;
+        let id = new_id();
+        c.conn.execute(
+            "INSERT INTO log_entries (id, child_id, author_id, kind, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, req.child_id.0, c.staff_id, enum_str(&req.kind), req.text, c.now],
+        )?;
+        feed::touch(c.conn, EntityKind::LogEntry, &id)?;
+        c.pushes = push::notify(c.conn, NotificationCategory::ChildLog, EntityKind::LogEntry, &id, Audience::Children(&[req.child_id.0]))?;
+        found(entities::log_entry(c.conn, &id)?)
+    })
+    .await
+}
+
+/// Inserts a thread written by staff with its first message; pushes to its audience.
+fn staff_thread(
+    c: &mut StaffCtx<'_>,
+    child_id: Option<&str>,
+    department_id: Option<&str>,
+    subject: &str,
+    body: &str,
+    urgent: bool,
+) -> AppResult<Thread> {
+    check_text("subject", subject, MAX_SUBJECT_CHARS)?;
+    check_text("body", body, MAX_TEXT_CHARS)?;
+    let id = new_id();
+    let broadcast = child_id.is_none();
+    c.conn.execute(
+        "INSERT INTO threads (id, kindergarten_id, department_id, child_id, guardian_id, subject, broadcast, urgent, created_at)
+         VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8)",
+        params![id, c.kindergarten_id, department_id, child_id, subject, broadcast, urgent, c.now],
+    )?;
+    feed::touch(c.conn, EntityKind::Thread, &id)?;
+    let message_id = new_id();
+    insert_message(
+        c.conn,
+        &message_id,
+        &id,
+        &Sender::Staff {
+            id: c.staff_id.clone().into(),
+        },
+        body,
+        c.now,
+    )?;
+    let category = if urgent {
+        NotificationCategory::Urgent
+    } else {
+        NotificationCategory::Messages
+    };
+    c.pushes = push::notify(
+        c.conn,
+        category,
+        EntityKind::Message,
+        &message_id,
+        Audience::Thread(&id),
+    )?;
+    found(entities::thread(c.conn, &id)?)
+}
+
+/// `POST /v1/staff/threads`: a thread to the guardians of one child.
+pub async fn start_thread(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<StaffStartThread>,
+) -> AppResult<Json<Thread>> {
+    write(&st, s, move |c| {
+        kg_child(c.conn, &c.kindergarten_id, req.child_id.as_str())?;
+        staff_thread(
+            c,
+            Some(req.child_id.as_str()),
+            None,
+            &req.subject,
+            &req.body,
+            false,
+        )
+    })
+    .await
+}
+
+/// `POST /v1/staff/broadcasts`.
+pub async fn broadcast(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<Broadcast>,
+) -> AppResult<Json<Thread>> {
+    write(&st, s, move |c| {
+        if let Some(d) = &req.department_id {
+            kg_department(c.conn, &c.kindergarten_id, d.as_str())?;
+        }
+        staff_thread(
+            c,
+            None,
+            req.department_id.as_ref().map(|d| d.as_str()),
+            &req.subject,
+            &req.body,
+            req.urgent,
+        )
+    })
+    .await
+}
+
+/// `POST /v1/staff/threads/{id}/messages`.
+pub async fn message(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(thread_id): ApiPath<String>,
+    ApiJson(req): ApiJson<StaffMessage>,
+) -> AppResult<Json<Message>> {
+    write(&st, s, move |c| {
+        let t = found(entities::thread(c.conn, &thread_id)?)?;
+        if t.kindergarten_id.as_str() != c.kindergarten_id {
+            return Err(AppError::not_found());
+        }
+        check_text("body", &req.body, MAX_TEXT_CHARS)?;
+        let id = new_id();
+        insert_message(
+            c.conn,
+            &id,
+            &thread_id,
+            &Sender::Staff {
+                id: c.staff_id.clone().into(),
+            },
+            &req.body,
+            c.now,
+        )?;
+        c.pushes = push::notify(
+            c.conn,
+            NotificationCategory::Messages,
+            EntityKind::Message,
+            &id,
+            Audience::Thread(&thread_id),
+        )?;
+        found(entities::message(c.conn, &id, None)?)
+    })
+    .await
+}
+
+/// `POST /v1/staff/events` (calendar).
+pub async fn create_event(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<CreateEvent>,
+) -> AppResult<Json<CalendarEvent>> {
+    write(&st, s, move |c| {
+        if let Some(d) = &req.department_id {
+            kg_department(c.conn, &c.kindergarten_id, d.as_str())?;
+        }
+        check_text("title", &req.title, MAX_SUBJECT_CHARS)?;
+        let description = note("description", req.description, MAX_TEXT_CHARS)?;
+        if req.ends_at < req.starts_at {
+            return Err(AppError::invalid("ends_at", "ends before it starts"));
+        }
+        let id = new_id();
+        c.conn.execute(
+            "INSERT INTO calendar_events (id, kindergarten_id, department_id, title, description, starts_at, ends_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, c.kindergarten_id, req.department_id.as_ref().map(|d| d.0.clone()), req.title, description, req.starts_at.0, req.ends_at.0],
+        )?;
+        feed::touch(c.conn, EntityKind::CalendarEvent, &id)?;
+        let audience = Audience::Kindergarten {
+            kindergarten_id: &c.kindergarten_id,
+            department_id: req.department_id.as_ref().map(|d| d.as_str()),
+        };
+        c.pushes = push::notify(c.conn, NotificationCategory::Calendar, EntityKind::CalendarEvent, &id, audience)?;
+        found(entities::calendar_event(c.conn, &id)?)
+    })
+    .await
+}
+
+/// `POST /v1/staff/attendance/{child_id}`: check in or out today.
+pub async fn attendance(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(child_id): ApiPath<String>,
+    ApiJson(req): ApiJson<RecordAttendance>,
+) -> AppResult<Json<Attendance>> {
+    let day = st.clock.now().date_naive().format("%Y-%m-%d").to_string();
+    write(&st, s, move |c| {
+        kg_child(c.conn, &c.kindergarten_id, &child_id)?;
+        let row: Option<(String, Option<i64>, Option<i64>)> = crate::db::opt(c.conn.query_row(
+            "SELECT id, checked_in_at, checked_out_at FROM attendance WHERE child_id = ?1 AND day = ?2",
+            params![child_id, day],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        ))?;
+        let id = match (req.action, row) {
+            (AttendanceAction::CheckIn, Some((_, Some(_), None))) => return Err(AppError::conflict("already checked in")),
+            (AttendanceAction::CheckIn, Some((id, _, _))) => {
+                c.conn.execute(
+                    "UPDATE attendance SET checked_in_at = ?2, checked_out_at = NULL WHERE id = ?1",
+                    params![id, c.now],
+                )?;
+                id
+            }
+            (AttendanceAction::CheckIn, None) => {
+                let id = new_id();
+                c.conn.execute(
+                    "INSERT INTO attendance (id, child_id, day, checked_in_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, child_id, day, c.now],
+                )?;
+                id
+            }
+            (AttendanceAction::CheckOut, Some((id, Some(_), None))) => {
+                c.conn.execute("UPDATE attendance SET checked_out_at = ?2 WHERE id = ?1", params![id, c.now])?;
+                id
+            }
+            (AttendanceAction::CheckOut, _) => return Err(AppError::conflict("not checked in")),
+        };
+        feed::touch(c.conn, EntityKind::Attendance, &id)?;
+        found(entities::attendance(c.conn, &id)?)
+    })
+    .await
+}
+
+/// `POST /v1/staff/absences/{id}/acknowledge`.
+pub async fn acknowledge_absence(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<Absence>> {
+    write(&st, s, move |c| {
+        let a = found(entities::absence(c.conn, &id)?)?;
+        kg_child(c.conn, &c.kindergarten_id, a.child_id.as_str())?;
+        match a.status {
+            AbsenceStatus::Acknowledged => return Ok(a),
+            AbsenceStatus::Reported => {}
+            _ => return Err(AppError::conflict("the report was withdrawn")),
+        }
+        c.conn.execute(
+            "UPDATE absences SET status = 'acknowledged', acknowledged_by = ?2 WHERE id = ?1",
+            params![id, c.staff_id],
+        )?;
+        feed::touch(c.conn, EntityKind::Absence, &id)?;
+        c.pushes = push::notify(
+            c.conn,
+            NotificationCategory::AbsenceAcknowledged,
+            EntityKind::Absence,
+            &id,
+            Audience::Children(&[a.child_id.0]),
+        )?;
+        found(entities::absence(c.conn, &id)?)
+    })
+    .await
+}
+
+const KG_PRIVACY_REQUESTS: &str = "SELECT DISTINCT p.id FROM privacy_requests p JOIN guardians g ON g.id = p.guardian_id
+     WHERE g.kindergarten_id = ?1 OR EXISTS (SELECT 1 FROM guardian_children gc JOIN children c ON c.id = gc.child_id
+       WHERE gc.guardian_id = p.guardian_id AND c.kindergarten_id = ?1)
+     ORDER BY p.created_at DESC, p.id";
+
+/// `GET /v1/staff/privacy-requests`: the requests of the kindergarten's guardians.
+pub async fn privacy_requests(
+    State(st): State<AppState>,
+    s: StaffCaller,
+) -> AppResult<Json<Vec<PrivacyRequest>>> {
+    let kg = s.0.kindergarten_id;
+    let list = st
+        .db
+        .call(move |conn| crate::parent::privacy_requests(conn, KG_PRIVACY_REQUESTS, &kg))
+        .await?;
+    Ok(Json(list))
+}
+
+/// `POST /v1/staff/privacy-requests/{id}/handle`.
+pub async fn handle_privacy_request(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<HandlePrivacyRequest>,
+) -> AppResult<Json<PrivacyRequest>> {
+    write(&st, s, move |c| {
+        let visible = entities::strings(c.conn, KG_PRIVACY_REQUESTS, &c.kindergarten_id)?;
+        if !visible.contains(&id) {
+            return Err(AppError::not_found());
+        }
+        if !matches!(
+            req.status,
+            PrivacyRequestStatus::Completed | PrivacyRequestStatus::Rejected
+        ) {
+            return Err(AppError::invalid(
+                "status",
+                "status must be completed or rejected",
+            ));
+        }
+        if let Some(r) = &req.response {
+            check_len("response", r, MAX_TEXT_CHARS)?;
+        }
+        c.conn.execute(
+            "UPDATE privacy_requests SET status = ?2, response = ?3, handled_at = ?4 WHERE id = ?1",
+            params![id, enum_str(&req.status), req.response, c.now],
+        )?;
+        feed::touch(c.conn, EntityKind::PrivacyRequest, &id)?;
+        found(entities::privacy_request(c.conn, &id)?)
+    })
+    .await
+}
