@@ -1,0 +1,228 @@
+//! Shared helpers of the server tests: a seeded server in a temp dir, a login through the
+//! outbox, and small request helpers. Every request is real HTTP to 127.0.0.1.
+#![allow(dead_code)]
+
+use kidplan_api::auth::Session;
+use kidplan_api::sync::{Change, SyncPage};
+use kidplan_server::{Clock, RunningServer, ServerConfig, demo};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A running server and its data directory.
+pub struct Harness {
+    pub server: RunningServer,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+/// A demo database seeded once per test binary, copied for each test.
+fn template() -> &'static Path {
+    static T: OnceLock<PathBuf> = OnceLock::new();
+    T.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("kidplan-server-template-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(kidplan_server::FILES_DIR)).expect("template dir");
+        let db = kidplan_server::db::Db::open(&dir.join(kidplan_server::DB_FILE))
+            .expect("open template");
+        kidplan_server::seed::seed_demo(
+            &mut db.lock(),
+            &dir.join(kidplan_server::FILES_DIR),
+            chrono::Utc::now(),
+        )
+        .expect("seed");
+        drop(db);
+        dir
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+/// A config over a fresh copy of the demo data.
+pub fn config() -> (ServerConfig, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(template(), dir.path());
+    let mut cfg = ServerConfig::new(dir.path());
+    cfg.maintenance_every = None;
+    (cfg, dir)
+}
+
+/// A config with a manual clock starting now.
+pub fn manual_config() -> (ServerConfig, tempfile::TempDir, Clock) {
+    let (mut cfg, dir) = config();
+    let clock = Clock::manual(chrono::Utc::now());
+    cfg.clock = clock.clone();
+    (cfg, dir, clock)
+}
+
+pub async fn start() -> Harness {
+    let (cfg, dir) = config();
+    start_with(cfg, dir).await
+}
+
+pub async fn start_with(cfg: ServerConfig, dir: tempfile::TempDir) -> Harness {
+    let server = RunningServer::start(cfg).await.expect("server starts");
+    let http = reqwest::Client::builder().build().expect("client");
+    Harness { server, dir, http }
+}
+
+/// A response: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Harness {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    /// Sends a request; `body` as JSON; `key` as Idempotency-Key.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Resp {
+        let mut rb = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        into_resp(rb.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None, None).await
+    }
+
+    /// A parent command with a fresh idempotency key.
+    pub async fn command(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.call(method, path, Some(token), body, Some(&key)).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body), None)
+            .await
+    }
+
+    /// Logs in through the outbox.
+    pub async fn login(&self, contact: &str) -> Session {
+        let r = self
+            .call(
+                Method::POST,
+                "/v1/auth/code",
+                None,
+                Some(json!({ "contact": contact })),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{r:?}");
+        let code = self
+            .server
+            .last_login_code(contact)
+            .expect("code in outbox");
+        let r = self
+            .call(
+                Method::POST,
+                "/v1/auth/token",
+                None,
+                Some(json!({ "contact": contact, "code": code })),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        serde_json::from_value(r.body).expect("session")
+    }
+
+    pub async fn guardian(&self) -> String {
+        self.login(demo::GUARDIAN_EMAIL).await.access_token
+    }
+
+    pub async fn other_guardian(&self) -> String {
+        self.login(demo::SECOND_GUARDIAN_EMAIL).await.access_token
+    }
+
+    pub async fn staff(&self) -> String {
+        self.login(demo::STAFF_EMAIL).await.access_token
+    }
+
+    pub async fn sync_page(&self, token: &str, cursor: i64, limit: u32) -> SyncPage {
+        let r = self
+            .get(&format!("/v1/sync?cursor={cursor}&limit={limit}"), token)
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        serde_json::from_value(r.body).expect("page")
+    }
+
+    /// Every change from `cursor` on, paging with `limit`; returns the changes and the cursor.
+    pub async fn sync_from(&self, token: &str, mut cursor: i64, limit: u32) -> (Vec<Change>, i64) {
+        let mut all = Vec::new();
+        loop {
+            let p = self.sync_page(token, cursor, limit).await;
+            assert!(p.changes.len() <= limit as usize);
+            all.extend(p.changes);
+            cursor = p.cursor;
+            if !p.has_more {
+                return (all, cursor);
+            }
+        }
+    }
+}
+
+pub async fn into_resp(r: reqwest::Response) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let bytes = r.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Today (UTC) plus `n` days, as `YYYY-MM-DD`.
+pub fn day(n: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(n))
+        .format("%Y-%m-%d")
+        .to_string()
+}
