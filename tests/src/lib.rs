@@ -1,1 +1,227 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: start a real `kidplan-server` on an ephemeral
+//! 127.0.0.1 port, open a `kidplan-core` on a temporary directory, log in through the server's
+//! outbox of login codes, and call staff or raw parent endpoints.
+
+use anyhow::{Context, anyhow};
+use kidplan_api::auth::{RequestCode, Session, VerifyCode};
+use kidplan_api::paths;
+use kidplan_api::push::Locale;
+use kidplan_api::telemetry::Platform;
+use kidplan_core::{Account, Config, Kidplan, SecretStore, Tuning};
+use kidplan_server::{RunningServer, ServerConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use kidplan_server;
+pub use kidplan_server::demo;
+
+/// Starts a seeded server whose data lives in `dir`.
+pub async fn start_server(dir: &Path) -> anyhow::Result<RunningServer> {
+    RunningServer::start(ServerConfig::new(dir)).await
+}
+
+/// Restarts a stopped server on the same data and address (the server is back online).
+pub async fn restart_server(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<RunningServer> {
+    let mut cfg = ServerConfig::new(dir);
+    cfg.bind = addr;
+    // The port may linger briefly after the previous listener closed.
+    let mut last = None;
+    for _ in 0..50 {
+        match RunningServer::start(cfg.clone()).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.unwrap_or_else(|| anyhow!("server did not restart")))
+}
+
+/// The core's configuration for a test server.
+pub fn core_config(base_url: &str) -> Config {
+    Config {
+        server_url: base_url.to_owned(),
+        locale: Locale::Nb,
+        platform: Platform::Desktop,
+        app_version: "e2e".into(),
+    }
+}
+
+/// Short timeouts and quick retries, so fault tests run fast.
+pub fn fast_tuning() -> Tuning {
+    Tuning {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+        download_timeout: Duration::from_secs(10),
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(1),
+        ..Tuning::default()
+    }
+}
+
+/// Opens a core on `dir` against `base_url`.
+pub fn open_core(
+    dir: &Path,
+    base_url: &str,
+    secrets: Arc<dyn SecretStore>,
+    tuning: Tuning,
+) -> anyhow::Result<Arc<Kidplan>> {
+    let d = dir.to_str().context("data dir is not UTF-8")?.to_owned();
+    Ok(Kidplan::open_with_tuning(
+        d,
+        core_config(base_url),
+        secrets,
+        tuning,
+    )?)
+}
+
+/// Logs the core in as `contact`, reading the one-time code from the server's outbox.
+pub async fn login(kp: &Kidplan, server: &RunningServer, contact: &str) -> anyhow::Result<Account> {
+    kp.request_login_code(contact.to_owned()).await?;
+    let code = server
+        .last_login_code(contact)
+        .ok_or_else(|| anyhow!("no login code was sent"))?;
+    Ok(kp.verify_login_code(contact.to_owned(), code).await?)
+}
+
+/// A raw HTTP session (staff tools, or a second view of a guardian for comparisons).
+pub struct RawSession {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub session: Session,
+}
+
+impl RawSession {
+    /// Logs in through the code endpoints.
+    pub async fn login(server: &RunningServer, contact: &str) -> anyhow::Result<RawSession> {
+        let http = reqwest::Client::new();
+        let base = server.base_url();
+        http.post(format!("{base}{}", paths::AUTH_CODE))
+            .json(&RequestCode {
+                contact: contact.into(),
+            })
+            .send()
+            .await?
+            .error_for_status()?;
+        let code = server
+            .last_login_code(contact)
+            .ok_or_else(|| anyhow!("no login code was sent"))?;
+        let session: Session = http
+            .post(format!("{base}{}", paths::AUTH_TOKEN))
+            .json(&VerifyCode {
+                contact: contact.into(),
+                code,
+            })
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(RawSession {
+            http,
+            base,
+            session,
+        })
+    }
+
+    /// `GET path` as this session.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> anyhow::Result<R> {
+        Ok(self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.session.access_token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// `POST path` with a JSON body as this session.
+    pub async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<R> {
+        Ok(self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.session.access_token)
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// `POST path` with raw bytes (uploads).
+    pub async fn upload<R: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<R> {
+        Ok(self
+            .http
+            .post(format!("{}{path_and_query}", self.base))
+            .bearer_auth(&self.session.access_token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+}
+
+/// Every text cell of every user table of an open database, for "gone from every table"
+/// checks.
+pub fn all_text(conn: &rusqlite::Connection) -> anyhow::Result<String> {
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = String::new();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\""))?;
+        let n = st.column_count();
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            for i in 0..n {
+                if let Ok(s) = r.get::<_, String>(i) {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Opens an account database of a core's data directory with its key, read-only use.
+pub fn open_account_db(
+    data_dir: &Path,
+    account_id: &str,
+    secrets: &dyn SecretStore,
+) -> anyhow::Result<rusqlite::Connection> {
+    let key = secrets
+        .get(kidplan_core::secrets::keys::db_key(account_id))?
+        .ok_or_else(|| anyhow!("no database key"))?;
+    let conn = rusqlite::Connection::open(kidplan_core::store::db_path(data_dir, account_id))?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))?;
+    Ok(conn)
+}
+
+/// Whether `needle` occurs in `haystack` (raw bytes).
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
