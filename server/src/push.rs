@@ -195,7 +195,7 @@ pub async fn upsert(
                 && owner != gid
                 && hash != secret_hash
             {
-                return Err(AppError::conflict("registration id in use"));
+                return Err(AppError::forbidden());
             }
             tx.execute(
                 "DELETE FROM push_registrations WHERE provider = ?1 AND token = ?2 AND id <> ?3",
