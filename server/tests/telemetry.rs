@@ -1,0 +1,122 @@
+//! The anonymous telemetry collector: counters only, published from 20 reports, no IP kept.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+fn report(day: &str, count: u32) -> Value {
+    json!({"v": 1, "day": day, "platform": "android", "nonce": new_id(), "padding": "    ",
+           "counters": [{"metric": "app_opened", "bucket": "count", "count": count}, {"metric": "sync_succeeded", "bucket": "under1_s", "count": 1}]})
+}
+
+#[tokio::test]
+async fn counters_are_published_from_20_reports_and_no_report_or_ip_is_kept() {
+    let h = start().await;
+    let today = day(0);
+    let path = format!("/v1/telemetry/counters?day={today}");
+    for i in 0..19 {
+        let r = h
+            .call(
+                Method::POST,
+                "/v1/telemetry",
+                None,
+                Some(report(&today, i + 1)),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{r:?}");
+    }
+    let r = h.call(Method::GET, &path, None, None, None).await;
+    assert_eq!(r.body["published"], false);
+    assert_eq!(r.body["counters"], json!([]));
+    h.call(
+        Method::POST,
+        "/v1/telemetry",
+        None,
+        Some(report(&today, 20)),
+        None,
+    )
+    .await;
+    let r = h.call(Method::GET, &path, None, None, None).await;
+    assert_eq!(r.body["published"], true);
+    let opened = r.body["counters"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["metric"] == "app_opened").cloned())
+        .expect("counter");
+    assert_eq!(opened["count"], 210);
+    assert_eq!(opened["platform"], "android");
+
+    let conn = Connection::open(h.server.db_path()).expect("open");
+    let ips: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM access_log WHERE route = '/v1/telemetry' AND ip IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(ips, 0, "no IP kept with a report");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'telemetry%'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .flatten()
+        .collect();
+    for t in tables {
+        let cols: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .flatten()
+            .collect();
+        assert!(
+            !cols.iter().any(|c| c.contains("nonce") || c.contains("ip")),
+            "{t}: {cols:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_reports_are_rejected() {
+    let h = start().await;
+    let today = day(0);
+    let mut bad = Vec::new();
+    for (k, v) in [
+        ("v", json!(2)),
+        ("platform", json!("toaster")),
+        ("day", json!(day(-90))),
+        ("padding", json!("xx")),
+        ("nonce", json!("")),
+    ] {
+        let mut r = report(&today, 1);
+        r[k] = v;
+        bad.push(r);
+    }
+    let mut dup = report(&today, 1);
+    dup["counters"] = json!([{"metric": "app_opened", "bucket": "count", "count": 1}, {"metric": "app_opened", "bucket": "count", "count": 1}]);
+    bad.push(dup);
+    let mut big = report(&today, 1);
+    big["counters"][0]["count"] = json!(1001);
+    bad.push(big);
+    for b in bad {
+        let r = h
+            .call(Method::POST, "/v1/telemetry", None, Some(b.clone()), None)
+            .await;
+        assert_eq!(r.status, 400, "{b}: {r:?}");
+        assert_eq!(r.code(), "invalid_input");
+    }
+    let r = h
+        .call(
+            Method::GET,
+            "/v1/telemetry/counters?day=yesterday",
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+}
