@@ -120,22 +120,38 @@ pub fn guardian(c: &Connection, id: &str) -> Result<Option<Guardian>> {
     cache::get(c, EntityKind::Guardian, id)
 }
 
-/// A child's log, newest first, strictly before `before`.
+/// A child's log, newest first, strictly before `before`. A page holds `limit` entries, plus
+/// any more that share the last one's timestamp.
 pub fn log_entries(
     c: &Connection,
     child: &ChildId,
     before: Option<Timestamp>,
     limit: u32,
 ) -> Result<Vec<LogEntry>> {
-    list(
+    let mut page: Vec<LogEntry> = list(
         c,
-        "SELECT data FROM log_entries WHERE child_id = ?1 AND at < ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+        "SELECT data FROM log_entries WHERE child_id = ?1 AND at < ?2
+         ORDER BY at DESC, id DESC LIMIT ?3",
         params![
             child.as_str(),
             before.map(|t| t.0).unwrap_or(i64::MAX),
             page_limit(limit)
         ],
-    )
+    )?;
+    // Entries sharing the last timestamp all go in this page, so `before = last.at` loses none.
+    if page.len() as i64 == page_limit(limit)
+        && let Some(last) = page.last()
+    {
+        let (at, id) = (last.at.0, last.id.to_string());
+        let ties: Vec<LogEntry> = list(
+            c,
+            "SELECT data FROM log_entries WHERE child_id = ?1 AND at = ?2 AND id < ?3
+             ORDER BY id DESC",
+            params![child.as_str(), at, id],
+        )?;
+        page.extend(ties);
+    }
+    Ok(page)
 }
 
 /// Threads, most recent activity first.
@@ -187,7 +203,7 @@ pub fn messages(
     limit: u32,
 ) -> Result<Vec<MessageView>> {
     let states = outbox::local_states(c)?;
-    let msgs: Vec<Message> = list(
+    let mut msgs: Vec<Message> = list(
         c,
         "SELECT data FROM messages WHERE ref_id = ?1 AND at < ?2 ORDER BY at DESC, id DESC LIMIT ?3",
         params![
@@ -196,6 +212,18 @@ pub fn messages(
             page_limit(limit)
         ],
     )?;
+    // Messages sharing the last timestamp all go in this page (see `log_entries`).
+    if msgs.len() as i64 == page_limit(limit)
+        && let Some(last) = msgs.last()
+    {
+        let (at, id) = (last.sent_at.0, last.id.to_string());
+        let ties: Vec<Message> = list(
+            c,
+            "SELECT data FROM messages WHERE ref_id = ?1 AND at = ?2 AND id < ?3 ORDER BY id DESC",
+            params![thread.as_str(), at, id],
+        )?;
+        msgs.extend(ties);
+    }
     Ok(msgs
         .into_iter()
         .map(|m| MessageView {
