@@ -1,0 +1,311 @@
+//! Erasure: after erasing the canary child and the canary guardian, no canary string is left
+//! in any table, in any log line, in the database file or its WAL, or in the files directory.
+
+mod common;
+
+use common::*;
+use kidplan_server::demo;
+use reqwest::Method;
+use rusqlite::Connection;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Collects every log line of the process (server side).
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> LogBuffer {
+    let buf = LogBuffer::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "kidplan_server=trace,axum=trace,tower_http=trace",
+        ))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("one subscriber per test binary");
+    buf
+}
+
+/// Every value of every table, as text (blobs lossily).
+fn dump_tables(db: &std::path::Path) -> String {
+    let conn = Connection::open(db).expect("open");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .flatten()
+        .collect();
+    let mut out = String::new();
+    for t in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).expect("rows");
+        while let Ok(Some(row)) = rows.next() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = row.get(i).expect("value");
+                let s = match v {
+                    rusqlite::types::Value::Text(s) => s,
+                    rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+                    other => format!("{other:?}"),
+                };
+                out.push_str(&format!("{t}: {s}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn raw_bytes(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn files_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).expect("files dir").flatten() {
+        all.extend(raw_bytes(&e.path()));
+        all.extend(e.file_name().to_string_lossy().as_bytes());
+    }
+    all
+}
+
+#[tokio::test]
+async fn erasing_the_canary_leaves_no_trace() {
+    let logs = capture_logs();
+    let h = start().await;
+    let db = h.server.db_path();
+    let wal = db.with_extension("db-wal");
+    let staff = h.staff().await;
+
+    // The canary guardian uses the app: a session, push, messages, an absence, a request.
+    let canary = h.login(demo::CANARY_GUARDIAN_EMAIL).await;
+    let _sms = h.login(demo::CANARY_GUARDIAN_PHONE).await;
+    let tok = canary.access_token.as_str();
+    let reg = new_id();
+    let body = json!({"provider": "fcm", "token": "canary-device", "secret": "canary-secret-0123"});
+    assert_eq!(
+        h.call(
+            Method::PUT,
+            &format!("/v1/push/registrations/{reg}"),
+            Some(tok),
+            Some(body),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    let body = json!({"id": new_id(), "child_id": demo::CANARY_CHILD_ID, "first_day": day(1), "last_day": day(1), "reason": "sick", "note": format!("{} er syk", demo::CANARY_CHILD_NAME)});
+    assert_eq!(
+        h.command(Method::POST, "/v1/absences", tok, Some(body))
+            .await
+            .status,
+        200
+    );
+    let body = json!({"id": new_id(), "child_id": demo::GUARDIAN_CHILD_IDS[0], "first_day": day(2), "last_day": day(2), "reason": "family", "note": null});
+    assert_eq!(
+        h.command(Method::POST, "/v1/absences", tok, Some(body))
+            .await
+            .status,
+        200,
+        "absence for Emma, reported by the canary guardian"
+    );
+    let body = json!({"id": new_id(), "child_id": null, "subject": "Fra Canaryguardian Wqx", "first_message_id": new_id(), "body": "Hilsen Canaryguardian Wqx"});
+    assert_eq!(
+        h.command(Method::POST, "/v1/threads", tok, Some(body))
+            .await
+            .status,
+        200
+    );
+    let body = json!({"id": new_id(), "right": "erasure", "note": "Slett Canaryx Qzv"});
+    assert_eq!(
+        h.command(Method::POST, "/v1/privacy-requests", tok, Some(body))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        h.command(
+            Method::PUT,
+            &format!(
+                "/v1/children/{}/consents/trips",
+                demo::GUARDIAN_CHILD_IDS[0]
+            ),
+            tok,
+            Some(json!({"state": "denied"}))
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        h.command(
+            Method::PUT,
+            "/v1/me/contact",
+            tok,
+            Some(json!({"address": "Canaryveien 8"}))
+        )
+        .await
+        .status,
+        200
+    );
+    let r = h
+        .post(
+            "/v1/staff/log-entries",
+            &staff,
+            json!({"child_id": demo::CANARY_CHILD_ID, "kind": "note", "text": "Canaryx Qzv lekte"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        h.post(
+            &format!("/v1/staff/attendance/{}", demo::CANARY_CHILD_ID),
+            &staff,
+            json!({"action": "check_in"})
+        )
+        .await
+        .status,
+        200
+    );
+    let photo = h
+        .call(
+            Method::GET,
+            &format!("/v1/photos/{}/content", demo::CANARY_PHOTO_ID),
+            Some(tok),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(photo.status, 200);
+
+    // Sanity: the canaries are there before.
+    let before = dump_tables(&db);
+    for c in demo::CANARY_STRINGS {
+        assert!(before.contains(c), "{c} should be in the seed");
+    }
+    let files_before = std::fs::read_dir(h.server.files_dir())
+        .expect("dir")
+        .count();
+
+    for person in [
+        json!({"kind": "child", "id": demo::CANARY_CHILD_ID}),
+        json!({"kind": "guardian", "id": demo::CANARY_GUARDIAN_ID}),
+    ] {
+        let r = h
+            .post("/v1/staff/erasures", &staff, json!({ "person": person }))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.body["rows_deleted"].as_u64().unwrap_or(0) > 0);
+    }
+    let r = h
+        .post(
+            "/v1/staff/erasures",
+            &staff,
+            json!({"person": {"kind": "child", "id": demo::CANARY_CHILD_ID}}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "already gone");
+
+    // Everything of the canary is gone; Emma's record stays, without the canary guardian.
+    let kari = h.guardian().await;
+    assert_eq!(
+        h.get("/v1/sync?limit=1", tok).await.status,
+        401,
+        "the canary's session is gone"
+    );
+    let (feed, _) = h.sync_from(&kari, 0, 1000).await;
+    let feed_text = serde_json::to_string(&feed).expect("json");
+    assert!(feed_text.contains(demo::GUARDIAN_CHILD_IDS[0]));
+    let files_after = std::fs::read_dir(h.server.files_dir())
+        .expect("dir")
+        .count();
+    assert_eq!(
+        files_after + 2,
+        files_before,
+        "canary-only photo and document deleted"
+    );
+
+    let tables = dump_tables(&db);
+    let db_bytes = raw_bytes(&db);
+    let wal_bytes = raw_bytes(&wal);
+    let files = files_bytes(&h.server.files_dir());
+    let log_text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    assert!(log_text.contains("request"), "logs were captured");
+    for c in demo::CANARY_STRINGS {
+        assert!(
+            !tables.contains(c),
+            "{c} left in a table:\n{}",
+            tables
+                .lines()
+                .filter(|l| l.contains(c))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(!contains(&db_bytes, c), "{c} left in the database file");
+        assert!(!contains(&wal_bytes, c), "{c} left in the WAL");
+        assert!(!contains(&files, c), "{c} left in a file");
+        assert!(!log_text.contains(c), "{c} in a log line");
+        assert!(!feed_text.contains(c), "{c} in Kari's feed");
+    }
+    for id in [demo::CANARY_CHILD_ID, demo::CANARY_GUARDIAN_ID] {
+        assert!(
+            !tables
+                .lines()
+                .any(|l| l.contains(id) && !l.starts_with("changes:")),
+            "{id} outside tombstones"
+        );
+    }
+    // Usage data is kept but anonymised.
+    let conn = Connection::open(&db).expect("open");
+    let anon: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM access_log WHERE person_id IS NULL AND ip IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(anon > 0);
+    let emma_absences: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM absences WHERE child_id = ?1 AND reported_by = ''",
+            [demo::GUARDIAN_CHILD_IDS[0]],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        emma_absences, 1,
+        "Emma's absence stays, its reporter anonymised"
+    );
+
+    // The same holds after a restart (nothing comes back from anywhere).
+    let Harness { server, dir, .. } = h;
+    server.stop().await;
+    let db_bytes = raw_bytes(&db);
+    for c in demo::CANARY_STRINGS {
+        assert!(!contains(&db_bytes, c), "{c} in the database after stop");
+    }
+    drop(dir);
+}
