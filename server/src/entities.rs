@@ -259,6 +259,34 @@ pub fn thread(conn: &Connection, id: &str) -> AppResult<Option<Thread>> {
     )
 }
 
+/// Who a thread is for: a broadcast to a kindergarten (or department), the guardians of a
+/// child, or the one guardian who started it.
+#[derive(Clone, Debug)]
+pub struct ThreadScope {
+    pub broadcast: bool,
+    pub kindergarten_id: String,
+    pub department_id: Option<String>,
+    pub child_id: Option<String>,
+    pub guardian_id: Option<String>,
+}
+
+pub fn thread_scope(conn: &Connection, id: &str) -> AppResult<Option<ThreadScope>> {
+    one(
+        conn,
+        "SELECT broadcast, kindergarten_id, department_id, child_id, guardian_id FROM threads WHERE id = ?1",
+        id,
+        |r| {
+            Ok(ThreadScope {
+                broadcast: r.get(0)?,
+                kindergarten_id: r.get(1)?,
+                department_id: r.get(2)?,
+                child_id: r.get(3)?,
+                guardian_id: r.get(4)?,
+            })
+        },
+    )
+}
+
 /// A message with the viewer's own `read_at`.
 pub fn message(
     conn: &Connection,

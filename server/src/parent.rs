@@ -147,24 +147,19 @@ pub fn visible_thread(
     view: &GuardianView,
     id: &str,
 ) -> AppResult<(bool, Option<String>)> {
-    let row: Option<(bool, String, Option<String>, Option<String>, Option<String>)> = crate::db::opt(conn.query_row(
-        "SELECT broadcast, kindergarten_id, department_id, child_id, guardian_id FROM threads WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-    ))?;
-    let Some((broadcast, kg, dept, child, starter)) = row else {
-        return Err(AppError::not_found());
-    };
-    let visible = if broadcast {
-        view.kindergartens.contains(&kg)
-            && dept.as_ref().is_none_or(|d| view.departments.contains(d))
-    } else if let Some(child) = &child {
+    let t = found(entities::thread_scope(conn, id)?)?;
+    let visible = if t.broadcast {
+        view.kindergartens.contains(&t.kindergarten_id)
+            && t.department_id
+                .as_ref()
+                .is_none_or(|d| view.departments.contains(d))
+    } else if let Some(child) = &t.child_id {
         view.has_child(child)
     } else {
-        starter.as_deref() == Some(view.id.as_str())
+        t.guardian_id.as_deref() == Some(view.id.as_str())
     };
     if visible {
-        Ok((broadcast, child))
+        Ok((t.broadcast, t.child_id))
     } else {
         Err(AppError::not_found())
     }

@@ -61,18 +61,19 @@ fn recipients(
             params![kindergarten_id, department_id],
         )?),
         Audience::Thread(thread_id) => {
-            let row: Option<(bool, String, Option<String>, Option<String>, Option<String>)> = crate::db::opt(conn.query_row(
-                "SELECT broadcast, kindergarten_id, department_id, child_id, guardian_id FROM threads WHERE id = ?1",
-                [thread_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            ))?;
-            return match row {
-                Some((true, kg, dept, _, _)) => recipients(
+            let Some(t) = entities::thread_scope(conn, thread_id)? else {
+                return Ok(out);
+            };
+            return match (t.broadcast, t.child_id, t.guardian_id) {
+                (true, _, _) => recipients(
                     conn,
-                    &Audience::Kindergarten { kindergarten_id: &kg, department_id: dept.as_deref() },
+                    &Audience::Kindergarten {
+                        kindergarten_id: &t.kindergarten_id,
+                        department_id: t.department_id.as_deref(),
+                    },
                 ),
-                Some((false, _, _, Some(child), _)) => recipients(conn, &Audience::Children(&[child])),
-                Some((false, _, _, None, Some(g))) => Ok(BTreeMap::from([(g, Vec::new())])),
+                (false, Some(child), _) => recipients(conn, &Audience::Children(&[child])),
+                (false, None, Some(g)) => Ok(BTreeMap::from([(g, Vec::new())])),
                 _ => Ok(out),
             };
         }

@@ -30,6 +30,17 @@ async fn raw(
     into_resp(rb.send().await.expect("sent")).await
 }
 
+/// method, path, token, content type, body, expected status, expected code.
+type Case<'a> = (
+    Method,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
 fn assert_json_error(r: &Resp, status: u16, code: &str, what: &str) {
     assert_eq!(r.status, status, "{what}: {r:?}");
     assert_eq!(r.code(), code, "{what}: {r:?}");
@@ -48,7 +59,7 @@ async fn malformed_requests_get_json_4xx() {
     let (before, _) = h.sync_from(&kari, 0, 1000).await;
     let j = Some("application/json");
     let tok = Some(kari.as_str());
-    let cases: Vec<(Method, &str, Option<&str>, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (Method::POST, "/v1/absences", tok, j, b"{not json".to_vec(), 400, "bad_request"),
         (Method::POST, "/v1/absences", tok, j, b"[1,2,3]".to_vec(), 400, "bad_request"),
         (Method::POST, "/v1/absences", tok, j, br#"{"id": 5, "child_id": [], "first_day": true, "last_day": null, "reason": "sick"}"#.to_vec(), 400, "bad_request"),
