@@ -21,8 +21,11 @@ pub struct Harness {
 fn template() -> &'static Path {
     static T: OnceLock<PathBuf> = OnceLock::new();
     T.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("kidplan-server-template-{}", std::process::id()));
+        // One per test binary under target/tmp, replaced on every run (bounded disk use).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "kidplan-server-template-{}",
+            env!("CARGO_CRATE_NAME")
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join(kidplan_server::FILES_DIR)).expect("template dir");
         let db = kidplan_server::db::Db::open(&dir.join(kidplan_server::DB_FILE))
