@@ -54,6 +54,17 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_s: i64,
     },
+    /// Print the last login code sent to a contact, from the outbox (test tooling, e.g. the
+    /// Kotlin tests).
+    #[command(hide = true)]
+    LoginCode {
+        #[arg(long)]
+        contact: String,
+        #[arg(long, default_value = "kidplan-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
 }
 
 fn config(data_dir: PathBuf, db: Option<PathBuf>, files: Option<PathBuf>) -> ServerConfig {
@@ -104,6 +115,26 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 kidplan_server::mint_access_token(&db, &contact, ttl_s)?
             );
+        }
+        Command::LoginCode {
+            contact,
+            data_dir,
+            db,
+        } => {
+            let db = kidplan_server::db::Db::open(&config(data_dir, db, None).db_path())?;
+            let to = kidplan_server::auth::Contact::parse(&contact)
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or(contact);
+            let code = kidplan_server::providers::sent_messages(&db)
+                .iter()
+                .rev()
+                .filter(|m| m.recipient == to)
+                .find_map(|m| {
+                    kidplan_server::providers::message_text(m)
+                        .and_then(|t| kidplan_server::providers::find_code(&t))
+                })
+                .ok_or_else(|| anyhow::anyhow!("no login code in the outbox"))?;
+            println!("{code}");
         }
     }
     Ok(())
