@@ -1,0 +1,99 @@
+//! The kindergarten's side of the demo: a member of staff logs in through the same
+//! `/v1/auth/code` + `/v1/auth/token` endpoints as a parent (reading the code from the demo
+//! server's outbox) and calls the staff endpoints over plain HTTP. Nothing here goes through
+//! the core: the core is the parent's app.
+
+use anyhow::{Context, Result, bail};
+use kidplan_api::auth::{RequestCode, Session, VerifyCode};
+use kidplan_api::model::{Absence, Message};
+use kidplan_api::paths;
+use kidplan_api::staff::StaffMessage;
+use kidplan_server::RunningServer;
+use serde_json::json;
+
+/// A logged-in member of staff.
+pub struct Staff {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Staff {
+    /// Logs `contact` in as staff, reading the one-time code from the server's outbox.
+    pub async fn login(server: &RunningServer, contact: &str) -> Result<Staff> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        let base = server.base_url();
+        let r = http
+            .post(format!("{base}{}", paths::AUTH_CODE))
+            .json(&RequestCode {
+                contact: contact.to_owned(),
+            })
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("asking for a staff login code failed: HTTP {}", r.status());
+        }
+        let code = server
+            .last_login_code(contact)
+            .context("no staff login code in the server's outbox")?;
+        let r = http
+            .post(format!("{base}{}", paths::AUTH_TOKEN))
+            .json(&VerifyCode {
+                contact: contact.to_owned(),
+                code,
+            })
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("staff login failed: HTTP {}", r.status());
+        }
+        let session: Session = r.json().await?;
+        Ok(Staff {
+            http,
+            base,
+            token: session.access_token,
+        })
+    }
+
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = r.status();
+        if !status.is_success() {
+            bail!("{path}: HTTP {status}");
+        }
+        Ok(r.json().await?)
+    }
+
+    /// `POST /v1/staff/absences/{id}/acknowledge`.
+    pub async fn acknowledge_absence(&self, id: &str) -> Result<Absence> {
+        self.post(
+            &paths::fill(paths::STAFF_ABSENCE_ACK, &[("id", id)]),
+            json!({}),
+        )
+        .await
+    }
+
+    /// `POST /v1/staff/threads/{id}/messages`.
+    pub async fn answer(&self, thread_id: &str, body: &str) -> Result<Message> {
+        let body = serde_json::to_value(StaffMessage {
+            body: body.to_owned(),
+        })?;
+        self.post(
+            &paths::fill(paths::STAFF_THREAD_MESSAGES, &[("id", thread_id)]),
+            body,
+        )
+        .await
+    }
+}
