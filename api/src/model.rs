@@ -139,6 +139,10 @@ pub struct Thread {
     pub subject: String,
     /// True for a broadcast from the kindergarten that cannot be answered.
     pub broadcast: bool,
+    /// True for an urgent broadcast: its notifications come through whatever the guardian's
+    /// preferences (category `urgent`). Absent in older data: false.
+    #[serde(default)]
+    pub urgent: bool,
     pub created_at: Timestamp,
 });
 

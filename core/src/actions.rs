@@ -311,6 +311,7 @@ pub fn start_thread(
         child_id,
         subject,
         broadcast: false,
+        urgent: false,
         created_at: now,
     };
     let msg = Message {
@@ -708,6 +709,7 @@ mod tests {
                 child_id: None,
                 subject: "Hei".into(),
                 broadcast: false,
+                urgent: false,
                 created_at: Timestamp(1),
             };
             cache::upsert(tx, &Entity::Thread(thread), "g1", &mut Effects::default())?;

@@ -138,8 +138,14 @@ fn is_loopback(host: &str) -> bool {
 pub struct Client {
     http: reqwest::Client,
     files: reqwest::Client,
+    /// For the anonymous telemetry report: a fixed `User-Agent` (no app version, no device),
+    /// no cookies, no authentication, no other header.
+    anonymous: reqwest::Client,
     base: String,
 }
+
+/// The `User-Agent` of the anonymous telemetry client: the same on every install.
+pub const ANONYMOUS_USER_AGENT: &str = "kidplan";
 
 impl Client {
     pub fn new(config: &Config, tuning: &Tuning) -> Result<Client, KidplanError> {
@@ -157,10 +163,72 @@ impl Client {
                 .build()
                 .map_err(|_| KidplanError::Internal)
         };
+        let anonymous = reqwest::Client::builder()
+            .connect_timeout(tuning.connect_timeout)
+            .timeout(tuning.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(ANONYMOUS_USER_AGENT)
+            .build()
+            .map_err(|_| KidplanError::Internal)?;
         Ok(Client {
             http: build(tuning.request_timeout)?,
             files: build(tuning.download_timeout)?,
+            anonymous,
             base,
+        })
+    }
+
+    /// `POST`s `body` (JSON) to `path` with the anonymous client: no token, no idempotency
+    /// key, no cookie, a fixed `User-Agent`. For the telemetry report only.
+    pub async fn post_anonymous(&self, path: &str, body: String) -> Result<(), HttpError> {
+        let mut resp = self
+            .anonymous
+            .post(format!("{}{}", self.base, path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|_| HttpError::Network)?;
+        let status = resp.status().as_u16();
+        let body = read_capped(&mut resp, MAX_JSON_BODY).await;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let api = body
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
+        Err(HttpError::Status {
+            status,
+            api,
+            retry_after_s: None,
+        })
+    }
+
+    /// `DELETE`s a push registration with its secret header (no session needed).
+    pub async fn delete_push_registration(
+        &self,
+        path: &str,
+        secret: &str,
+    ) -> Result<(), HttpError> {
+        let mut resp = self
+            .http
+            .delete(format!("{}{}", self.base, path))
+            .header(kidplan_api::push::REGISTRATION_SECRET_HEADER, secret)
+            .send()
+            .await
+            .map_err(|_| HttpError::Network)?;
+        let status = resp.status().as_u16();
+        let body = read_capped(&mut resp, MAX_JSON_BODY).await;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let api = body
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
+        Err(HttpError::Status {
+            status,
+            api,
+            retry_after_s: None,
         })
     }
 

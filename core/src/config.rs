@@ -37,6 +37,11 @@ pub struct Tuning {
     pub backoff_max: Duration,
     /// Whether a background task sends queued actions without waiting for `sync()`.
     pub background_flush: bool,
+    /// Longest time `handle_push` waits for its sync before building from the cache.
+    pub push_sync_timeout: Duration,
+    /// How far ahead of the wall clock telemetry's clock runs: zero in the apps; tests use it
+    /// to let a day end.
+    pub telemetry_clock_offset: Duration,
 }
 
 impl Default for Tuning {
@@ -50,6 +55,8 @@ impl Default for Tuning {
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(300),
             background_flush: true,
+            push_sync_timeout: Duration::from_secs(10),
+            telemetry_clock_offset: Duration::ZERO,
         }
     }
 }

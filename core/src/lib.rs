@@ -7,7 +7,9 @@
 //! transaction, then sent by `sync()` or the background sender.
 //!
 //! Modules: [`config`], [`error`], [`secrets`], [`client`], [`auth`], [`accounts`], [`store`],
-//! [`cache`], [`sync`], [`outbox`], [`actions`], [`reads`], [`files`], [`observers`].
+//! [`cache`], [`sync`], [`outbox`], [`actions`], [`reads`], [`files`], [`observers`],
+//! [`push`] and [`notify`] (push registration and local notifications), [`telemetry`]
+//! (anonymous usage counters), [`privacy`] (the data export).
 
 pub mod accounts;
 pub mod actions;
@@ -17,12 +19,16 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod notify;
 pub mod observers;
 pub mod outbox;
+pub mod privacy;
+pub mod push;
 pub mod reads;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod telemetry;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
@@ -31,8 +37,10 @@ pub use accounts::{Account, AccountId};
 pub use config::{Config, Tuning};
 pub use error::KidplanError;
 pub use files::PhotoSize;
+pub use notify::LocalNotification;
 pub use observers::{ChangeListener, Collection};
 pub use outbox::{OutboxItem, OutboxKind, OutboxStatus};
+pub use privacy::{ExportSection, ExportSummary};
 pub use reads::{
     AbsenceView, ChildAttendance, HolidayView, LocalState, MessageView, ThreadSummary,
 };
@@ -47,7 +55,9 @@ use crate::error::Result;
 use kidplan_api::commands::UpdateContact;
 use kidplan_api::model::*;
 use kidplan_api::privacy::{PrivacyRequest, PrivacyRight};
+use kidplan_api::push::PushProvider;
 use kidplan_api::sync::EntityKind;
+use kidplan_api::telemetry::Metric;
 use kidplan_api::*;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -78,6 +88,7 @@ struct Inner {
     senders: Mutex<HashMap<AccountId, tokio::task::AbortHandle>>,
     observers: observers::Observers,
     status: Mutex<SyncStatus>,
+    telemetry: telemetry::Telemetry,
 }
 
 impl Drop for Kidplan {
@@ -114,6 +125,12 @@ impl Kidplan {
             .build()
             .map_err(|_| KidplanError::Internal)?;
         let registry = Registry::load(&data_dir);
+        let telemetry = telemetry::Telemetry::open_with_offset(
+            data_dir.join("telemetry.json"),
+            config.platform,
+            tuning.telemetry_clock_offset,
+        );
+        telemetry.record(Metric::AppOpened);
         let inner = Arc::new(Inner {
             handle: rt.handle().clone(),
             data_dir,
@@ -126,7 +143,15 @@ impl Kidplan {
             senders: Mutex::new(HashMap::new()),
             observers: observers::Observers::default(),
             status: Mutex::new(SyncStatus::default()),
+            telemetry,
         });
+        // Finish push unregisters left over from an offline logout (best effort).
+        if push::pending_unregisters(&*inner.secrets) > 0 {
+            let i = inner.clone();
+            inner.handle.spawn(async move {
+                let _ = i.flush_unregisters().await;
+            });
+        }
         Ok(Arc::new(Kidplan {
             rt: Some(rt),
             inner,
@@ -187,8 +212,18 @@ impl Kidplan {
             let Some(ctx) = inner.active_ctx()? else {
                 return Ok(());
             };
+            // Unregister push first, so the next user of this device gets none of this
+            // account's alerts; offline, a later sync or open finishes it.
+            let id = ctx.account.id.clone();
+            if let Err(e) = push::retire(&*inner.secrets, id.as_str()) {
+                tracing::warn!(
+                    error = e.code(),
+                    "push registration not queued for deletion"
+                );
+            }
+            let _ = inner.flush_unregisters().await;
             ctx.auth.logout().await?;
-            inner.remove_account(&ctx.account.id)
+            inner.remove_account(&id)
         })
         .await
     }
@@ -270,6 +305,9 @@ impl Kidplan {
                 inner.tuning.file_cache_bytes,
             )
             .await;
+            if r.is_ok() {
+                inner.telemetry.record(Metric::PhotoViewed);
+            }
             inner.after_network(&ctx, r)
         })
         .await
@@ -288,6 +326,9 @@ impl Kidplan {
                 inner.tuning.file_cache_bytes,
             )
             .await;
+            if r.is_ok() {
+                inner.telemetry.record(Metric::DocumentOpened);
+            }
             inner.after_network(&ctx, r)
         })
         .await
@@ -417,9 +458,11 @@ impl Kidplan {
         reason: AbsenceReason,
         note: Option<String>,
     ) -> Result<AbsenceId> {
-        self.inner.act(|c, a, fx| {
+        let id = self.inner.act(|c, a, fx| {
             actions::report_absence(c, a, fx, child_id, first_day, last_day, reason, note)
-        })
+        })?;
+        self.inner.telemetry.record(Metric::AbsenceReported);
+        Ok(id)
     }
 
     pub fn edit_absence(
@@ -446,9 +489,11 @@ impl Kidplan {
         last_day: Day,
         note: Option<String>,
     ) -> Result<HolidayId> {
-        self.inner.act(|c, a, fx| {
+        let id = self.inner.act(|c, a, fx| {
             actions::register_holiday(c, a, fx, child_id, first_day, last_day, note)
-        })
+        })?;
+        self.inner.telemetry.record(Metric::HolidayRegistered);
+        Ok(id)
     }
 
     pub fn start_thread(
@@ -457,13 +502,19 @@ impl Kidplan {
         subject: String,
         body: String,
     ) -> Result<ThreadId> {
-        self.inner
-            .act(|c, a, fx| actions::start_thread(c, a, fx, child_id, subject, body))
+        let id = self
+            .inner
+            .act(|c, a, fx| actions::start_thread(c, a, fx, child_id, subject, body))?;
+        self.inner.telemetry.record(Metric::MessageSent);
+        Ok(id)
     }
 
     pub fn send_message(&self, thread_id: ThreadId, body: String) -> Result<MessageId> {
-        self.inner
-            .act(|c, a, fx| actions::send_message(c, a, fx, thread_id, body))
+        let id = self
+            .inner
+            .act(|c, a, fx| actions::send_message(c, a, fx, thread_id, body))?;
+        self.inner.telemetry.record(Metric::MessageSent);
+        Ok(id)
     }
 
     pub fn mark_read(&self, thread_id: ThreadId) -> Result<()> {
@@ -478,7 +529,9 @@ impl Kidplan {
         state: ConsentState,
     ) -> Result<()> {
         self.inner
-            .act(|c, a, fx| actions::change_consent(c, a, fx, child_id, kind, state))
+            .act(|c, a, fx| actions::change_consent(c, a, fx, child_id, kind, state))?;
+        self.inner.telemetry.record(Metric::ConsentChanged);
+        Ok(())
     }
 
     /// Changes the guardian's own contact details (`None` keeps a field, `""` clears it).
@@ -521,6 +574,68 @@ impl Kidplan {
         self.inner.act(|c, _, fx| outbox::dismiss(c, id, fx))
     }
 
+    // ----- push -----
+
+    /// Registers this device for push for the active account (one registration per install
+    /// and account, keyed by a random id). An unchanged token is not sent again; a changed one
+    /// updates the registration in place. Offline, the registration is kept and sent by the
+    /// next sync (not an error); a token the server refuses is `InvalidInput`.
+    pub async fn set_push_token(&self, provider: PushProvider, token: String) -> Result<()> {
+        let inner = self.inner.clone();
+        self.spawn(async move {
+            let ctx = inner.require_ctx()?;
+            let r = push::set_token(&ctx, &*inner.secrets, provider, token).await;
+            inner.after_network(&ctx, r)
+        })
+        .await
+    }
+
+    /// Turns a received push (the FCM data map or APNs dictionary as JSON) into the
+    /// notification to show, built from the local cache after a bounded sync, in the
+    /// configured locale. `None`: not a Kidplan push, nothing to show, or switched off in the
+    /// guardian's preferences (urgent broadcasts always come through).
+    pub async fn handle_push(&self, payload: String) -> Result<Option<LocalNotification>> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.handle_push(&payload).await })
+            .await
+    }
+
+    // ----- telemetry -----
+
+    /// Whether anonymous usage counting is on (the default).
+    pub fn telemetry_enabled(&self) -> bool {
+        self.inner.telemetry.enabled()
+    }
+
+    /// Switches anonymous usage counting on or off; off deletes everything counted and pending.
+    pub fn set_telemetry_enabled(&self, enabled: bool) {
+        self.inner.telemetry.set_enabled(enabled)
+    }
+
+    /// The exact bytes of the next report (`None` when off or nothing was counted).
+    pub fn telemetry_preview(&self) -> Option<String> {
+        self.inner.telemetry.preview()
+    }
+
+    /// Sends the due report, if any, without authentication or any identifying header.
+    /// Returns whether one was sent. `sync()` also does this (best effort).
+    pub async fn send_telemetry(&self) -> Result<bool> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.send_telemetry().await })
+            .await
+    }
+
+    // ----- privacy -----
+
+    /// Writes everything the server holds about the guardian and their children, plus this
+    /// device's unsent actions, to `<dir>/kidplan-export-<YYYY-MM-DD>.json` (pretty JSON, mode
+    /// 0600; format in `docs/export-schema.md`). `dir` must exist.
+    pub async fn export_my_data(&self, dir: String) -> Result<ExportSummary> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.export_my_data(&dir).await })
+            .await
+    }
+
     // ----- local data -----
 
     /// Starts the active account's cache afresh (after the shell confirmed, for example when
@@ -543,8 +658,11 @@ impl Kidplan {
         Ok(())
     }
 
-    /// Removes every account's data and secrets from this device (no server call).
+    /// Removes every account's data and secrets from this device, and the telemetry counters
+    /// (no server call; the accounts' push registrations are queued for deletion on the
+    /// server, done by the next open or sync).
     pub fn wipe_local_data(&self) -> Result<()> {
+        self.inner.telemetry.wipe();
         let ids: Vec<AccountId> = lock(&self.inner.registry)?
             .accounts
             .iter()
@@ -558,6 +676,9 @@ impl Kidplan {
             for e in rd.flatten() {
                 let id = AccountId(e.file_name().to_string_lossy().into_owned());
                 if id.is_valid() {
+                    if let Err(e) = push::retire(&*self.inner.secrets, id.as_str()) {
+                        tracing::warn!(error = e.code(), "push registration not queued");
+                    }
                     accounts::wipe(&self.inner.data_dir, &id, &*self.inner.secrets)?;
                 }
             }
@@ -699,16 +820,151 @@ impl Inner {
 
     async fn sync(self: &Arc<Self>) -> Result<SyncReport> {
         let ctx = self.require_ctx()?;
-        let _one = ctx.sync_lock.lock().await;
-        if let Ok(mut s) = lock(&self.status) {
-            s.syncing = true;
-        }
-        let r = self.sync_inner(&ctx).await;
-        if let Ok(mut s) = lock(&self.status) {
-            s.syncing = false;
-            s.last_error = r.as_ref().err().map(|e| e.code().to_owned());
+        self.sync_ctx(ctx).await
+    }
+
+    /// Syncs one account; then, online, the side jobs: its push registration, unregisters
+    /// left over, a due telemetry report (all best effort: they never fail the sync).
+    async fn sync_ctx(self: &Arc<Self>, ctx: Arc<AccountCtx>) -> Result<SyncReport> {
+        let started = std::time::Instant::now();
+        let r = {
+            let _one = ctx.sync_lock.lock().await;
+            if let Ok(mut s) = lock(&self.status) {
+                s.syncing = true;
+            }
+            let r = self.sync_inner(&ctx).await;
+            if let Ok(mut s) = lock(&self.status) {
+                s.syncing = false;
+                s.last_error = r.as_ref().err().map(|e| e.code().to_owned());
+            }
+            r
+        };
+        let metric = if r.is_ok() {
+            Metric::SyncSucceeded
+        } else {
+            Metric::SyncFailed
+        };
+        self.telemetry.record_duration(metric, started.elapsed());
+        if r.is_ok() {
+            push::maintain(&ctx, &*self.secrets).await;
+            let _ = self.flush_unregisters().await;
+            if let Err(e) = self.send_telemetry().await {
+                tracing::debug!(error = e.code(), "telemetry report not sent");
+            }
         }
         self.after_network(&ctx, r)
+    }
+
+    /// Deletes on the server the push registrations of accounts no longer on this device.
+    async fn flush_unregisters(&self) -> Result<usize> {
+        push::flush_unregisters(&self.client, &*self.secrets).await
+    }
+
+    /// Posts the due telemetry report, if any. Returns whether one was sent.
+    async fn send_telemetry(&self) -> Result<bool> {
+        let Some(body) = self.telemetry.due_now() else {
+            return Ok(false);
+        };
+        match self
+            .client
+            .post_anonymous(paths::TELEMETRY, body.clone())
+            .await
+        {
+            Ok(()) => {
+                self.telemetry.mark_sent(&body);
+                Ok(true)
+            }
+            // Refused (a day out of range, a format the server no longer takes): sending it
+            // again would not help.
+            Err(client::HttpError::Status { status, .. }) if (400..500).contains(&status) => {
+                self.telemetry.mark_sent(&body);
+                Err(KidplanError::Server)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Handles a push: a bounded sync of each account (active first) until one has the
+    /// hinted entity in its cache, then the notification from that cache.
+    async fn handle_push(self: &Arc<Self>, payload: &str) -> Result<Option<LocalNotification>> {
+        let Some(hint) = notify::parse_payload(payload) else {
+            return Ok(None);
+        };
+        self.telemetry.record(Metric::PushReceived);
+        let ids: Vec<AccountId> = {
+            let r = lock(&self.registry)?;
+            let mut ids: Vec<AccountId> = r.active.iter().cloned().collect();
+            ids.extend(
+                r.accounts
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .filter(|id| Some(id) != r.active.as_ref()),
+            );
+            ids
+        };
+        let deadline = tokio::time::Instant::now() + self.tuning.push_sync_timeout;
+        for id in ids {
+            let Ok(ctx) = self.ctx(&id) else {
+                continue;
+            };
+            // The sync runs as its own task: when time is up it carries on in the background
+            // (each page one transaction) and the notification is built from the cache.
+            let me = self.clone();
+            let c = ctx.clone();
+            let task = self.handle.spawn(async move { me.sync_ctx(c).await });
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(Ok(_))) => {}
+                Ok(Ok(Err(e))) => tracing::debug!(error = e.code(), "push sync failed"),
+                Ok(Err(_)) => tracing::debug!("push sync task failed"),
+                Err(_) => tracing::debug!("push sync timed out"),
+            }
+            if !lock(&self.registry)?.accounts.iter().any(|a| a.id == id) {
+                continue; // the sync found the session revoked and wiped the account
+            }
+            let Some((kind, entity_id)) = &hint.target else {
+                continue;
+            };
+            let c = ctx.store.conn()?;
+            let n = push::notification(
+                &c,
+                &ctx.account.person_id,
+                &ctx.account.kindergarten_name,
+                self.config.locale,
+                *kind,
+                entity_id,
+            )?;
+            if n.is_some() {
+                return Ok(n);
+            }
+            if cache::exists(&c, *kind, entity_id)? {
+                return Ok(None); // this account's, but not worth (or not wanted) a notification
+            }
+        }
+        Ok(None)
+    }
+
+    async fn export_my_data(self: &Arc<Self>, dir: &str) -> Result<ExportSummary> {
+        let ctx = self.require_ctx()?;
+        let client = ctx.auth.client();
+        let r: Result<kidplan_api::privacy::DataExport> = ctx
+            .auth
+            .call(|t| async move {
+                client
+                    .json(reqwest::Method::GET, paths::ME_EXPORT, Some(&t), None, None)
+                    .await
+            })
+            .await
+            .map_err(KidplanError::from);
+        let server = self.after_network(&ctx, r)?;
+        let pending = privacy::pending_items(&*ctx.store.conn()?)?;
+        let file = privacy::build(server, pending);
+        let path = privacy::write(Path::new(dir), &file)?;
+        self.telemetry.record(Metric::ExportRequested);
+        Ok(ExportSummary {
+            path: path.to_string_lossy().into_owned(),
+            schema_version: file.schema_version,
+            sections: privacy::sections(&file),
+        })
     }
 
     async fn sync_inner(self: &Arc<Self>, ctx: &Arc<AccountCtx>) -> Result<SyncReport> {
@@ -820,9 +1076,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Removes an account: closes it, deletes its data and secrets, forgets it.
+    /// Removes an account: closes it, queues its push registration for deletion on the server,
+    /// deletes its data and secrets, forgets it.
     fn remove_account(&self, id: &AccountId) -> Result<()> {
         self.close_account(id)?;
+        if let Err(e) = push::retire(&*self.secrets, id.as_str()) {
+            tracing::warn!(
+                error = e.code(),
+                "push registration not queued for deletion"
+            );
+        }
         let wiped = accounts::wipe(&self.data_dir, id, &*self.secrets);
         {
             let mut r = lock(&self.registry)?;

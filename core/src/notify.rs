@@ -37,7 +37,9 @@ pub struct PushHint {
 }
 
 /// Parses a push payload as the shell received it: the FCM data map (`{"v":"1",...}`, values as
-/// strings) or the APNs dictionary (`{"aps":{..},"v":1,...}`), optionally under `"data"`.
+/// strings) or the APNs dictionary (`{"aps":{..},"v":1,...}`), optionally under `"data"` (or
+/// `"message"."data"`, the FCM request as the server sends it). A hint whose id is not a plain
+/// id (letters, digits, `-`, `_`) is ignored.
 /// `None` for anything that is not a Kidplan sync push (wrong version, unknown kind, too big,
 /// not JSON): the shell then shows nothing.
 pub fn parse_payload(raw: &str) -> Option<PushHint> {
@@ -45,7 +47,12 @@ pub fn parse_payload(raw: &str) -> Option<PushHint> {
         return None;
     }
     let value: serde_json::Value = serde_json::from_str(raw).ok()?;
-    let obj = value.get("data").filter(|d| d.is_object()).unwrap_or(&value);
+    // The FCM HTTP v1 request shape (`{"message":{"data":..}}`) too, as a server records it.
+    let outer = value
+        .get("message")
+        .filter(|m| m.is_object())
+        .unwrap_or(&value);
+    let obj = outer.get("data").filter(|d| d.is_object()).unwrap_or(outer);
     let version = match obj.get("v")? {
         serde_json::Value::Number(n) => n.as_u64()?,
         serde_json::Value::String(s) => s.parse().ok()?,
@@ -60,7 +67,11 @@ pub fn parse_payload(raw: &str) -> Option<PushHint> {
         .and_then(|h| h.split_once('/'))
         .and_then(|(kind, id)| {
             let kind: EntityKind = serde_json::from_value(kind.into()).ok()?;
-            let id_ok = !id.is_empty() && id.len() <= 128 && !id.contains('/');
+            let id_ok = !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             (kind != EntityKind::Unknown && id_ok).then(|| (kind, id.to_owned()))
         });
     Some(PushHint { target })
@@ -297,6 +308,16 @@ mod tests {
         assert_eq!(parse_payload(apns), Some(PushHint { target: None }));
         let unknown_hint = r#"{"v":1,"kind":"sync","hint":"hologram/x"}"#;
         assert_eq!(parse_payload(unknown_hint), Some(PushHint { target: None }));
+        let odd_id = r#"{"v":1,"kind":"sync","hint":"absence/../x"}"#;
+        assert_eq!(parse_payload(odd_id), Some(PushHint { target: None }));
+        let fcm_request =
+            r#"{"message":{"token":"t","data":{"v":"1","kind":"sync","hint":"message/m_2"}}}"#;
+        assert_eq!(
+            parse_payload(fcm_request),
+            Some(PushHint {
+                target: Some((EntityKind::Message, "m_2".into()))
+            })
+        );
     }
 
     #[test]
@@ -326,9 +347,17 @@ mod tests {
         };
         let nb = compose(Locale::Nb, &ev);
         assert_eq!(nb.title, "Fravær bekreftet");
-        assert!(nb.body.contains("Ola") && nb.body.contains("26.11–27.11"), "{}", nb.body);
+        assert!(
+            nb.body.contains("Ola") && nb.body.contains("26.11–27.11"),
+            "{}",
+            nb.body
+        );
         assert_eq!(compose(Locale::Nn, &ev).title, "Fråvær stadfesta");
-        assert!(compose(Locale::En, &ev).body.contains("Ola's absence (26.11 to 27.11)"));
+        assert!(
+            compose(Locale::En, &ev)
+                .body
+                .contains("Ola's absence (26.11 to 27.11)")
+        );
         assert_eq!(nb.category, NotificationCategory::AbsenceAcknowledged);
         assert_eq!(nb.child_id, Some(ChildId("c1".into())));
     }

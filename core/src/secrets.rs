@@ -1,4 +1,5 @@
-//! Where secrets live: the refresh and access tokens, and each account's database key.
+//! Where secrets live: the refresh and access tokens, each account's database key, and its
+//! push registration secret.
 //!
 //! [`SecretStore`] is a small trait (a shell may implement it, for example over the Android
 //! Keystore); the core ships [`MemorySecretStore`] (tests), [`FileSecretStore`] (one JSON file,
@@ -40,13 +41,22 @@ pub mod keys {
     pub fn refresh_pending(account: &str) -> String {
         format!("kidplan.{account}.refresh_pending")
     }
+    /// The account's push registration: `<registration id> <registration secret>`.
+    pub fn push_registration(account: &str) -> String {
+        format!("kidplan.{account}.push")
+    }
+    /// Install-level: push registrations still to be deleted on the server (JSON list of
+    /// registration id and secret), kept after their account is gone until the server
+    /// confirmed the deletion.
+    pub const PUSH_UNREGISTER: &str = "kidplan.push.unregister";
     /// Every key of an account.
-    pub fn all(account: &str) -> [String; 4] {
+    pub fn all(account: &str) -> [String; 5] {
         [
             db_key(account),
             refresh_token(account),
             access_token(account),
             refresh_pending(account),
+            push_registration(account),
         ]
     }
 }

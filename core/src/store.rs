@@ -72,6 +72,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_entity ON files(kind, entity_id);
     CREATE INDEX files_lru ON files(last_used);
     "#,
+    // v3: the account's push registration (the id and secret live in the secret store).
+    r#"
+    CREATE TABLE push_registration (
+        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+        provider TEXT NOT NULL,
+        token TEXT NOT NULL,
+        pending INTEGER NOT NULL,
+        last_sent_day TEXT
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -344,7 +354,14 @@ mod tests {
                 .expect("v");
             assert_eq!(v, latest_version(), "from {from}");
             let t = tables(&s);
-            for needed in ["meta", "outbox", "files", "children", "messages"] {
+            for needed in [
+                "meta",
+                "outbox",
+                "files",
+                "children",
+                "messages",
+                "push_registration",
+            ] {
                 assert!(t.iter().any(|n| n == needed), "{needed} from {from}");
             }
             if from >= 1 {

@@ -10,7 +10,8 @@
 //! - at most one report per day, padded to [`TELEMETRY_REPORT_BYTES`], due after a random delay
 //!   into the next day;
 //! - switching telemetry off deletes everything pending; [`Telemetry::preview`] shows the exact
-//!   bytes that would be sent.
+//!   bytes that would be sent (the day's nonce is drawn when the day starts, so the preview of
+//!   a day is the report that day gives, as long as nothing more is counted).
 //!
 //! The file holds nothing personal, so it lives outside the encrypted per-account stores and
 //! survives account switches. A corrupt file is replaced by a fresh state: counters are not
@@ -58,6 +59,9 @@ struct State {
     /// The day the counters belong to.
     day: Option<Day>,
     counters: Vec<Counter>,
+    /// The nonce of the current day's report (fresh for each day).
+    #[serde(default)]
+    nonce: Option<String>,
     pending: Option<Pending>,
 }
 
@@ -65,12 +69,19 @@ struct State {
 pub struct Telemetry {
     path: PathBuf,
     platform: Platform,
+    /// Added to the wall clock (tests roll the day; zero in the apps).
+    offset_ms: i64,
     state: Mutex<State>,
 }
 
 impl Telemetry {
     /// Opens (or starts) the counter file at `path`.
     pub fn open(path: PathBuf, platform: Platform) -> Self {
+        Self::open_with_offset(path, platform, Duration::ZERO)
+    }
+
+    /// Like [`Telemetry::open`], with a clock running `offset` ahead of the wall clock.
+    pub fn open_with_offset(path: PathBuf, platform: Platform, offset: Duration) -> Self {
         let state = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<State>(&b).ok())
@@ -78,8 +89,14 @@ impl Telemetry {
         Self {
             path,
             platform,
+            offset_ms: i64::try_from(offset.as_millis()).unwrap_or(0),
             state: Mutex::new(state),
         }
+    }
+
+    /// The clock telemetry reads.
+    pub fn now(&self) -> Timestamp {
+        Timestamp(Timestamp::now().0.saturating_add(self.offset_ms))
     }
 
     /// Whether telemetry is on (the default, until the parent switches it off).
@@ -103,17 +120,17 @@ impl Telemetry {
 
     /// Counts one occurrence of `metric`.
     pub fn record(&self, metric: Metric) {
-        self.add(metric, Bucket::Count, Timestamp::now());
+        self.add(metric, Bucket::Count, self.now());
     }
 
     /// Counts one occurrence of `metric` that took `took`.
     pub fn record_duration(&self, metric: Metric, took: Duration) {
-        self.add(metric, bucket_for(took), Timestamp::now());
+        self.add(metric, bucket_for(took), self.now());
     }
 
     fn add(&self, metric: Metric, bucket: Bucket, now: Timestamp) {
         let mut s = self.lock();
-        if s.disabled {
+        if s.disabled || metric == Metric::Unknown || bucket == Bucket::Unknown {
             return;
         }
         self.roll(&mut s, now);
@@ -138,18 +155,44 @@ impl Telemetry {
     /// The exact bytes of the next report: the finished day's if one is waiting, else the
     /// report today's usage would give so far. `None` when off or when nothing was counted.
     pub fn preview(&self) -> Option<String> {
-        let s = self.lock();
+        let mut s = self.lock();
         if s.disabled {
             return None;
+        }
+        if self.roll(&mut s, self.now()) {
+            self.save(&s);
         }
         if let Some(p) = &s.pending {
             return Some(p.body.clone());
         }
-        match s.day {
-            Some(day) if !s.counters.is_empty() => {
-                Some(encode_report(day, self.platform, &s.counters, &new_nonce()))
+        match (s.day, &s.nonce) {
+            (Some(day), Some(nonce)) if !s.counters.is_empty() => {
+                Some(encode_report(day, self.platform, &s.counters, nonce))
             }
             _ => None,
+        }
+    }
+
+    /// The report due now, if any (see [`Telemetry::due`]).
+    pub fn due_now(&self) -> Option<String> {
+        self.due(self.now())
+    }
+
+    /// Deletes the counter file and everything counted (wiping the device's data). An opt-out
+    /// is kept: a file holding only `disabled` is written again, so a wiped device does not
+    /// start counting against the parent's choice.
+    pub fn wipe(&self) {
+        let mut s = self.lock();
+        let disabled = s.disabled;
+        *s = State::default();
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(kind = ?e.kind(), "telemetry file not removed"),
+        }
+        if disabled {
+            s.disabled = true;
+            self.save(&s);
         }
     }
 
@@ -189,17 +232,20 @@ impl Telemetry {
                 if !s.counters.is_empty() {
                     let next_midnight = midnight_after(day);
                     let delay = rand::random_range(0..MAX_SEND_DELAY_MS);
+                    let nonce = s.nonce.take().unwrap_or_else(new_nonce);
                     s.pending = Some(Pending {
-                        body: encode_report(day, self.platform, &s.counters, &new_nonce()),
+                        body: encode_report(day, self.platform, &s.counters, &nonce),
                         due_at: Timestamp(next_midnight + delay),
                     });
                 }
                 s.counters.clear();
                 s.day = Some(today);
+                s.nonce = Some(new_nonce());
                 true
             }
             None => {
                 s.day = Some(today);
+                s.nonce = Some(new_nonce());
                 true
             }
         }
@@ -306,7 +352,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let t = fresh(&dir, "t.json");
         t.add(Metric::MessageSent, Bucket::Count, at("2026-11-24", 9));
-        assert!(t.due(at("2026-11-24", 23)).is_none(), "same day: nothing due");
+        assert!(
+            t.due(at("2026-11-24", 23)).is_none(),
+            "same day: nothing due"
+        );
         // Just after midnight the report exists but may not be due yet; by 06:00 it is.
         let _ = t.due(at("2026-11-25", 0));
         let body = t.due(at("2026-11-25", 6)).expect("due after the delay");
@@ -339,6 +388,39 @@ mod tests {
         let fresh_one = fresh(&dir, "t.json");
         assert!(fresh_one.preview().is_none());
         assert!(fresh_one.enabled());
+    }
+
+    #[test]
+    fn the_preview_is_the_report_that_is_sent() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = fresh(&dir, "t.json");
+        t.add(Metric::DocumentOpened, Bucket::Count, at("2026-11-24", 9));
+        t.add(Metric::Unknown, Bucket::Count, at("2026-11-24", 9));
+        let p1 = {
+            let s = t.lock();
+            let day = s.day.expect("day");
+            encode_report(
+                day,
+                t.platform,
+                &s.counters,
+                s.nonce.as_deref().expect("nonce"),
+            )
+        };
+        let sent = t.due(at("2026-11-25", 7)).expect("due");
+        assert_eq!(p1, sent, "the day's preview is the sent report");
+        assert_eq!(
+            t.preview().as_deref(),
+            Some(sent.as_str()),
+            "pending is previewed"
+        );
+        let r: TelemetryReport = serde_json::from_str(&sent).expect("json");
+        assert_eq!(r.counters.len(), 1, "unknown metrics are not counted");
+        t.wipe();
+        assert!(!dir.path().join("t.json").exists());
+        assert!(t.preview().is_none());
+        t.set_enabled(false);
+        t.wipe();
+        assert!(!t.enabled(), "a wipe keeps the opt-out");
     }
 
     #[test]

@@ -244,7 +244,7 @@ pub fn log_entry(conn: &Connection, id: &str) -> AppResult<Option<LogEntry>> {
 pub fn thread(conn: &Connection, id: &str) -> AppResult<Option<Thread>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, child_id, subject, broadcast, created_at FROM threads WHERE id = ?1",
+        "SELECT id, kindergarten_id, child_id, subject, broadcast, created_at, urgent FROM threads WHERE id = ?1",
         id,
         |r| {
             Ok(Thread {
@@ -253,6 +253,7 @@ pub fn thread(conn: &Connection, id: &str) -> AppResult<Option<Thread>> {
                 child_id: r.get::<_, Option<String>>(2)?.map(Into::into),
                 subject: r.get(3)?,
                 broadcast: r.get(4)?,
+                urgent: r.get(6)?,
                 created_at: ts(r.get(5)?),
             })
         },
