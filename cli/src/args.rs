@@ -182,8 +182,15 @@ pub enum Reason {
 
 #[derive(Subcommand, Debug)]
 pub enum TelemetryCmd {
-    /// Show the next anonymous telemetry report exactly as it would be sent.
+    /// Print the next anonymous telemetry report exactly as it would be sent (the raw bytes,
+    /// padding included, on stdout).
     Preview,
+    /// Whether anonymous usage counting is on.
+    Status,
+    /// Switch anonymous usage counting on.
+    On,
+    /// Switch anonymous usage counting off (deletes everything counted and pending).
+    Off,
 }
 
 /// A `YYYY-MM-DD` day (also `today` and `tomorrow`).

@@ -706,15 +706,70 @@ pub async fn sync(g: &Global) -> CliResult<()> {
 pub async fn export(g: &Global, dir: &Path) -> CliResult<()> {
     let ctx = open(g)?;
     ctx.require_login()?;
-    let _ = dir;
-    Err(Fail::unsupported("exporting your data (export_my_data)"))
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Fail::new(format!(
+            "cannot create the directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let dir_s = dir
+        .to_str()
+        .ok_or_else(|| Fail::new("the export directory's path must be valid UTF-8"))?
+        .to_owned();
+    let summary = ctx
+        .kp
+        .export_my_data(dir_s)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    out!(
+        "{} exported to {} (JSON, schema version {})",
+        paint(GREEN, "✓"),
+        paint(BOLD, &summary.path),
+        summary.schema_version
+    );
+    let mut t = Table::new(&["Section", "Records"]);
+    for s in &summary.sections {
+        t.row(vec![s.name.replace('_', " "), s.count.to_string()]);
+    }
+    t.print(2);
+    Ok(())
 }
 
 pub async fn telemetry(g: &Global, cmd: TelemetryCmd) -> CliResult<()> {
-    let _ctx = open(g)?;
+    let ctx = open(g)?;
     match cmd {
-        TelemetryCmd::Preview => Err(Fail::unsupported("the telemetry preview")),
+        TelemetryCmd::Preview => match ctx.kp.telemetry_preview() {
+            Some(report) => {
+                use std::io::Write;
+                let mut o = std::io::stdout().lock();
+                o.write_all(report.as_bytes())?;
+                o.write_all(b"\n")?;
+            }
+            None => eprintln!(
+                "kidplan: no report to send: telemetry is off, or nothing was counted yet"
+            ),
+        },
+        TelemetryCmd::Status => out!(
+            "anonymous usage counting is {}",
+            if ctx.kp.telemetry_enabled() {
+                paint(GREEN, "on")
+            } else {
+                paint(YELLOW, "off")
+            }
+        ),
+        TelemetryCmd::On => {
+            ctx.kp.set_telemetry_enabled(true);
+            out!("{} anonymous usage counting is on", paint(GREEN, "✓"));
+        }
+        TelemetryCmd::Off => {
+            ctx.kp.set_telemetry_enabled(false);
+            out!(
+                "{} anonymous usage counting is off; everything counted was deleted",
+                paint(GREEN, "✓")
+            );
+        }
     }
+    Ok(())
 }
 
 pub async fn logout(g: &Global) -> CliResult<()> {

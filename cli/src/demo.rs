@@ -14,6 +14,7 @@ use crate::output::{self, BOLD, DIM, GREEN, Table, YELLOW, paint};
 use crate::staff::Staff;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use kidplan_api::model::*;
+use kidplan_api::push::PushProvider;
 use kidplan_api::{AbsenceId, Day, ThreadId};
 use kidplan_core::secrets::keys;
 use kidplan_core::{FileSecretStore, Kidplan, KidplanError, OutboxStatus, SecretStore};
@@ -24,10 +25,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// How a step ended.
+/// How a step ended (every capability the demo shows has landed in the core; a step whose
+/// capability is missing would add a `Skipped(reason)` variant here rather than fake it).
 enum Outcome {
     Done,
-    Skipped(String),
 }
 
 struct Demo {
@@ -39,8 +40,10 @@ struct Demo {
     kp: Arc<Kidplan>,
     secrets: Arc<FileSecretStore>,
     staff: Option<Staff>,
-    /// Capabilities skipped inside steps that otherwise ran.
-    notes: Vec<String>,
+    /// The (fake) FCM token this device registered, when push registration worked.
+    push_token: Option<String>,
+    /// Pushes already taken from the server's push outbox.
+    pushes_seen: usize,
 }
 
 fn server_config(dir: &Path) -> ServerConfig {
@@ -96,7 +99,6 @@ pub async fn run(lang: Lang) -> ExitCode {
         };
         match &r {
             Ok(Outcome::Done) => {}
-            Ok(Outcome::Skipped(why)) => output::skipped(why),
             Err(e) => output::failed(format!("{e:#}")),
         }
         let stop = r.is_err();
@@ -113,7 +115,6 @@ pub async fn run(lang: Lang) -> ExitCode {
     for (n, title, r) in &results {
         let res = match r {
             Ok(Outcome::Done) => paint(GREEN, "ok"),
-            Ok(Outcome::Skipped(_)) => paint(YELLOW, "skipped"),
             Err(_) => {
                 failed = true;
                 paint(output::RED, "FAILED")
@@ -129,9 +130,6 @@ pub async fn run(lang: Lang) -> ExitCode {
         ]);
     }
     t.print(3);
-    for note in &demo.notes {
-        output::skipped(note);
-    }
     drop(demo);
     let secs = started.elapsed().as_secs_f32();
     out!();
@@ -191,7 +189,8 @@ impl Demo {
             kp,
             secrets,
             staff: None,
-            notes: Vec::new(),
+            push_token: None,
+            pushes_seen: 0,
         })
     }
 
@@ -248,6 +247,15 @@ impl Demo {
             output::name(&account.role),
             paint(BOLD, &account.kindergarten_name)
         ));
+        let token = "demo-fcm-token-0001".to_owned();
+        self.kp
+            .set_push_token(PushProvider::Fcm, token.clone())
+            .await?;
+        output::ok(format!(
+            "Registered for push (FCM token {}; the server keys it by a random registration id)",
+            paint(DIM, &token)
+        ));
+        self.push_token = Some(token);
         Ok(Outcome::Done)
     }
 
@@ -435,15 +443,45 @@ impl Demo {
         Ok(())
     }
 
-    /// Takes the push the server produced through the core's push handling, or (without that
-    /// capability in the core) syncs and notes the skip.
+    /// Takes the push the server produced (from its push outbox, where FCM would get it)
+    /// through the core's `handle_push` and prints the notification the phone would show.
     async fn push_step(&mut self, what: &str) -> Result<()> {
-        let note = "push notification: kidplan-core has no handle_push yet";
-        if !self.notes.iter().any(|n| n == note) {
-            self.notes.push(note.into());
-        }
-        output::skipped(format!("{note}; syncing to see {what}"));
-        self.kp.sync().await?;
+        let token = self.push_token.clone().context("not registered for push")?;
+        let pushes = self.server()?.sent_pushes();
+        let ours: Vec<_> = pushes
+            .iter()
+            .skip(self.pushes_seen)
+            .filter(|p| p.token == token)
+            .collect();
+        self.pushes_seen = pushes.len();
+        let push = ours
+            .last()
+            .with_context(|| format!("the server sent no push for {what}"))?;
+        let body = String::from_utf8(push.payload.clone()).context("push payload is not UTF-8")?;
+        output::say(format!(
+            "Push to the phone via {} (all the provider sees): {}",
+            push.provider,
+            paint(DIM, &body)
+        ));
+        let n = self
+            .kp
+            .handle_push(body)
+            .await?
+            .with_context(|| format!("handle_push showed no notification for {what}"))?;
+        out!(
+            "   {} {}  {}",
+            paint(YELLOW, "🔔"),
+            paint(BOLD, &n.title),
+            n.body
+        );
+        output::say(paint(
+            DIM,
+            format!(
+                "(category {}, built on the phone from its own cache after a sync, locale {})",
+                output::name(&n.category),
+                output::name(&commands::locale(self.lang))
+            ),
+        ));
         Ok(())
     }
 
@@ -453,9 +491,16 @@ impl Demo {
         commands::print_threads(&self.kp)?;
         let children: Vec<_> = self.kp.children()?.into_iter().map(|c| c.id).collect();
         let threads = self.kp.threads()?;
+        // The seed's canary threads exist for the privacy tests; the demo answers another.
+        let canary = |t: &kidplan_core::ThreadSummary| {
+            demo::CANARY_STRINGS.iter().any(|c| {
+                t.thread.subject.contains(c)
+                    || t.last_message.as_ref().is_some_and(|m| m.body.contains(c))
+            })
+        };
         let pick = threads
             .iter()
-            .filter(|t| !t.thread.broadcast)
+            .filter(|t| !t.thread.broadcast && !canary(t))
             .filter(|t| {
                 t.thread
                     .child_id
@@ -482,9 +527,9 @@ impl Demo {
             self.kp.mark_read(id.clone())?;
         }
         let answer = self.text(
-            "Takk for beskjed! Vi tar med regntøy.",
-            "Takk for beskjed! Vi tek med regntøy.",
-            "Thanks for letting us know! We'll bring rain gear.",
+            "Tusen takk! Ha en fin dag.",
+            "Tusen takk! Ha ein fin dag.",
+            "Thank you! Have a nice day.",
         );
         self.kp.send_message(id.clone(), answer.into())?;
         output::ok(format!("Answered: “{answer}” (queued)"));
@@ -524,16 +569,90 @@ impl Demo {
 
     // ----- 5 -----
     async fn telemetry(&mut self) -> Result<Outcome> {
-        Ok(Outcome::Skipped(
-            "kidplan-core has no telemetry_preview yet".into(),
-        ))
+        output::say(format!(
+            "Anonymous usage counting is {}",
+            if self.kp.telemetry_enabled() {
+                paint(GREEN, "on")
+            } else {
+                paint(YELLOW, "off")
+            }
+        ));
+        if !self.kp.telemetry_enabled() {
+            self.kp.set_telemetry_enabled(true);
+            output::say("switched on for the demo");
+        }
+        let report = self
+            .kp
+            .telemetry_preview()
+            .context("no telemetry report (nothing was counted)")?;
+        output::say(format!(
+            "The next report, exactly as it would be sent ({} bytes, padded to a fixed size; \
+             no account, device or install id, day-level time only; padding abbreviated):",
+            report.len()
+        ));
+        out!("{}", abbreviate_padding(&report));
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&report)
+            && let Some(serde_json::Value::Array(counters)) = v.get("counters")
+        {
+            let mut t = Table::new(&["Metric", "Bucket", "Count"]);
+            for c in counters {
+                let field = |k: &str| {
+                    c.get(k)
+                        .map(|x| x.to_string().trim_matches('"').replace('_', " "))
+                };
+                t.row(vec![
+                    field("metric").unwrap_or_default(),
+                    field("bucket").unwrap_or_default(),
+                    field("count").unwrap_or_default(),
+                ]);
+            }
+            output::say("In words: only closed enums, fixed buckets and counts");
+            t.print(3);
+        }
+        for canary in [demo::GUARDIAN_EMAIL, "Nordmann", "Emma", demo::GUARDIAN_ID] {
+            ensure!(
+                !report.contains(canary),
+                "the report contains personal data"
+            );
+        }
+        output::ok("It holds no e-mail address, name or id of the parent or the children");
+        Ok(Outcome::Done)
     }
 
     // ----- 6 -----
     async fn export(&mut self) -> Result<Outcome> {
-        Ok(Outcome::Skipped(
-            "kidplan-core has no export_my_data yet".into(),
-        ))
+        let dir = self.server_dir.with_file_name("export");
+        std::fs::create_dir_all(&dir)?;
+        let dir_s = dir.to_str().context("path is not UTF-8")?.to_owned();
+        let summary = self.kp.export_my_data(dir_s).await?;
+        let bytes = std::fs::read(&summary.path).context("reading the export")?;
+        output::ok(format!(
+            "Exported to {} ({} bytes, JSON, schema version {})",
+            paint(BOLD, &summary.path),
+            bytes.len(),
+            summary.schema_version
+        ));
+        let mut t = Table::new(&["Section", "Records"]);
+        for sec in &summary.sections {
+            t.row(vec![sec.name.replace('_', " "), sec.count.to_string()]);
+        }
+        t.print(3);
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .context("the export is not valid JSON")?;
+        let text = String::from_utf8_lossy(&bytes);
+        let account = self.kp.active_account().context("not logged in")?;
+        let mut secrets = 0;
+        for k in keys::all(account.id.as_str()) {
+            if let Some(v) = self.secrets.get(k)? {
+                let v = v.rsplit(' ').next().unwrap_or(&v).to_owned();
+                ensure!(!text.contains(&v), "the export contains a secret");
+                secrets += 1;
+            }
+        }
+        output::ok(format!(
+            "Machine-readable JSON; none of the device's {secrets} secrets (tokens, database key) is in it"
+        ));
+        Ok(Outcome::Done)
     }
 
     // ----- 7 -----
@@ -564,6 +683,11 @@ impl Demo {
             "the account is still registered"
         );
         ensure!(self.kp.children()?.is_empty(), "data is still readable");
+        output::say(paint(
+            DIM,
+            "accounts.json is the empty account list; telemetry.json holds this install's \
+             anonymous counters (no account, no identifier)",
+        ));
         output::ok(format!(
             "Nothing of the account is left: no database, no files, no secrets ({} accounts on the device)",
             self.kp.accounts().len()
@@ -603,6 +727,23 @@ impl Demo {
             "secrets.json (mode 0600): {total} secrets in all, {n} of this account"
         ));
         Ok(n)
+    }
+}
+
+/// The report with its run of padding spaces shown as `<N spaces>` (the rest byte for byte).
+fn abbreviate_padding(report: &str) -> String {
+    let trimmed = report.trim_end();
+    match report.find("     ") {
+        Some(start) => {
+            let run = report[start..].chars().take_while(|c| *c == ' ').count();
+            format!(
+                "{}{}{}",
+                &report[..start],
+                paint(DIM, format!("<{run} spaces>")),
+                &report[start + run..]
+            )
+        }
+        None => trimmed.to_owned(),
     }
 }
 

@@ -9,8 +9,6 @@ use std::path::Path;
 
 /// Exit status for a failure of the user's input or environment.
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit status for a capability this build's core does not have.
-pub const EXIT_UNSUPPORTED: u8 = 3;
 
 /// A failure with the one line to print.
 #[derive(Debug)]
@@ -26,15 +24,6 @@ impl Fail {
         Self {
             message: message.into(),
             status: EXIT_FAILURE,
-        }
-    }
-
-    pub fn unsupported(what: &str) -> Self {
-        Self {
-            message: format!(
-                "{what} is not available in this build of kidplan-core yet; update and rebuild"
-            ),
-            status: EXIT_UNSUPPORTED,
         }
     }
 

@@ -55,11 +55,6 @@ pub fn ok(text: impl std::fmt::Display) {
     out!("   {} {text}", paint(GREEN, "✓"));
 }
 
-/// A skipped step: `   – skipped: text`.
-pub fn skipped(text: impl std::fmt::Display) {
-    out!("   {} {text}", paint(YELLOW, "– skipped:"));
-}
-
 /// A failed step: `   ✗ text`.
 pub fn failed(text: impl std::fmt::Display) {
     out!("   {} {text}", paint(RED, "✗"));
