@@ -225,3 +225,33 @@ pub fn open_account_db(
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A read connection to the server's database file (plain SQLite, WAL: sees committed data).
+pub fn server_db(server: &RunningServer) -> anyhow::Result<rusqlite::Connection> {
+    Ok(rusqlite::Connection::open_with_flags(
+        server.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?)
+}
+
+/// The server's push registrations: `(id, guardian_id, provider, token)`, by id.
+pub fn push_registrations(
+    server: &RunningServer,
+) -> anyhow::Result<Vec<(String, String, String, String)>> {
+    let c = server_db(server)?;
+    let mut st =
+        c.prepare("SELECT id, guardian_id, provider, token FROM push_registrations ORDER BY id")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Waits (up to `secs`) until `f` holds.
+pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..secs * 20 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
