@@ -1,0 +1,76 @@
+package no.kidplan.harness
+
+import java.io.File
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+import no.kidplan.core.api.NotificationCategory
+import no.kidplan.core.api.PushProvider
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+
+/**
+ * The calls the platform services make (FirebaseMessagingService, the iOS notification service
+ * extension) and the privacy export, through the bindings.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PushAndPrivacyTest {
+    private val server = ServerProcess().start()
+
+    @AfterAll
+    fun stopServer() = server.close()
+
+    @Test
+    fun `a push data map becomes the notification the core builds from its cache`(): Unit = runBlocking {
+        Device(server.baseUrl).use { d ->
+            server.login(d)
+            d.session.sync()
+            d.core.setPushToken(PushProvider.FCM, "fcm-token-jvm-harness-1")
+            d.core.setPushToken(PushProvider.FCM, "fcm-token-jvm-harness-1") // unchanged: no-op
+
+            val message = d.core.messages(Demo.CANARY_THREAD_ID, null, 100u)
+                .map { it.message }
+                .single { it.body.contains("Emma blir hentet") }
+            // The FCM data map as FirebaseMessagingService hands it over (values are strings).
+            val payload = """{"v":"1","kind":"sync","hint":"message/${message.id}"}"""
+            val n = d.core.handlePush(payload)!!
+            assertEquals(NotificationCategory.MESSAGES, n.category)
+            assertEquals(Demo.CANARY_THREAD_ID, n.threadId)
+            assertTrue(n.title.isNotBlank())
+            assertTrue(n.body.contains("Emma blir hentet"), n.body)
+
+            // Not a Kidplan push: nothing to show, no exception.
+            assertNull(d.core.handlePush("not json"))
+            assertNull(d.core.handlePush("""{"v":"2","kind":"sync"}"""))
+            // A hint that is not a plain id is ignored (whatever is shown names no path).
+            val odd = d.core.handlePush("""{"v":"1","kind":"sync","hint":"message/../../etc"}""")
+            assertTrue(odd == null || !odd.body.contains("etc"), "$odd")
+        }
+    }
+
+    @Test
+    fun `export my data writes a JSON file with the guardian's children`(): Unit = runBlocking {
+        Device(server.baseUrl).use { d ->
+            server.login(d)
+            d.session.sync()
+            val dir = Files.createTempDirectory("kidplan-export-")
+            try {
+                val summary = d.core.exportMyData(dir.toString())
+                val text = File(summary.path).readText()
+                assertTrue(File(summary.path).parentFile.canonicalPath == dir.toFile().canonicalPath)
+                assertTrue(summary.sections.isNotEmpty())
+                assertTrue(text.contains("Emma") && text.contains("Jakob"))
+                assertTrue(!text.contains("Canaryx"), "another family's child must not be exported")
+            } finally {
+                dir.toFile().deleteRecursively()
+            }
+            // Telemetry: switching off leaves nothing to preview.
+            d.core.setTelemetryEnabled(false)
+            assertEquals(false, d.core.telemetryEnabled())
+            assertNull(d.core.telemetryPreview())
+        }
+    }
+}
