@@ -72,7 +72,7 @@ fn assert_content_free(server: &RunningServer, personal: &[String]) {
         let v: serde_json::Value = serde_json::from_slice(&p.payload).expect("payload is JSON");
         let data = v
             .pointer("/message/data")
-            .or_else(|| Some(&v))
+            .or(Some(&v))
             .and_then(|d| d.as_object())
             .expect("data object");
         for key in data.keys() {

@@ -1,0 +1,238 @@
+//! The parent's privacy rights, one end-to-end test each: access and portability (the export
+//! file, with the device's unsent actions), rectification (`update_contact` reaches the
+//! server), erasure, restriction and objection (`request_privacy` → the kindergarten handles it
+//! → the parent sees the answer after a sync).
+
+use kidplan_api::model::AbsenceReason;
+use kidplan_api::paths;
+use kidplan_api::privacy::{
+    DataExport, EXPORT_SCHEMA_VERSION, PrivacyRequest, PrivacyRequestStatus, PrivacyRight,
+};
+use kidplan_api::staff::HandlePrivacyRequest;
+use kidplan_api::{ChildId, Day};
+use kidplan_core::{MemorySecretStore, Tuning};
+use kidplan_tests::*;
+
+fn no_background() -> Tuning {
+    Tuning {
+        background_flush: false,
+        ..fast_tuning()
+    }
+}
+
+/// Access and portability: one JSON file with everything the server holds plus what the
+/// device has not sent yet; counts as summarised; private file mode.
+async fn export_holds_everything() -> anyhow::Result<()> {
+    let sdir = tempfile::tempdir()?;
+    let server = start_server(sdir.path()).await?;
+    let cdir = tempfile::tempdir()?;
+    let kp = open_core(
+        cdir.path(),
+        &server.base_url(),
+        MemorySecretStore::new(),
+        no_background(),
+    )?;
+    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
+    kp.sync().await?;
+    let child = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
+    let day = Day::today().plus_days(4);
+    // Queued, not sent (no background sender, no sync).
+    let absence = kp.report_absence(
+        child,
+        day,
+        day,
+        AbsenceReason::Sick,
+        Some("Tannlegetime".into()),
+    )?;
+
+    let out = tempfile::tempdir()?;
+    let summary = kp
+        .export_my_data(out.path().to_string_lossy().into_owned())
+        .await?;
+    assert_eq!(summary.schema_version, EXPORT_SCHEMA_VERSION);
+    let path = std::path::PathBuf::from(&summary.path);
+    assert_eq!(path.parent(), Some(out.path()));
+    assert_eq!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some(format!("kidplan-export-{}.json", Day::today()).as_str())
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path)?.permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let text = std::fs::read_to_string(&path)?;
+    assert!(text.contains("\n  \"server\": {"), "pretty JSON");
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    assert_eq!(v["format"], "kidplan-export");
+    assert_eq!(v["schema_version"], EXPORT_SCHEMA_VERSION);
+    // Machine-readable: the server part decodes as the documented type.
+    let server_part: DataExport = serde_json::from_value(v["server"].clone())?;
+    assert_eq!(server_part.guardian.id.as_str(), demo::GUARDIAN_ID);
+    assert_eq!(
+        server_part.guardian.email.as_deref(),
+        Some(demo::GUARDIAN_EMAIL)
+    );
+    let mut ids: Vec<String> = server_part
+        .children
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    ids.sort();
+    let mut want: Vec<String> = demo::GUARDIAN_CHILD_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
+    // The device's unsent action is in it, with the parent's own input.
+    let pending = v["pending_on_device"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("no pending section"))?;
+    let item = pending
+        .iter()
+        .find(|p| p["entity_id"] == absence.as_str())
+        .ok_or_else(|| anyhow::anyhow!("queued absence missing: {pending:?}"))?;
+    assert_eq!(item["status"], "pending");
+    assert!(item["body"].to_string().contains("Tannlegetime"));
+    // The summary counts what the file holds.
+    let count = |name: &str| {
+        summary
+            .sections
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.count as usize)
+    };
+    assert_eq!(count("children"), Some(server_part.children.len()));
+    assert_eq!(count("log_entries"), Some(server_part.log_entries.len()));
+    assert_eq!(count("messages"), Some(server_part.messages.len()));
+    assert_eq!(count("absences"), Some(server_part.absences.len()));
+    assert_eq!(count("pending_on_device"), Some(pending.len()));
+    assert!(!server_part.log_entries.is_empty());
+    // The same data the server gives directly.
+    let raw = RawSession::login(&server, demo::GUARDIAN_EMAIL).await?;
+    let direct: DataExport = raw.get(paths::ME_EXPORT).await?;
+    assert_eq!(direct.children, server_part.children);
+    assert_eq!(direct.log_entries.len(), server_part.log_entries.len());
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_of_access_is_the_export() -> anyhow::Result<()> {
+    export_holds_everything().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_portability_is_the_machine_readable_export() -> anyhow::Result<()> {
+    export_holds_everything().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
+    let sdir = tempfile::tempdir()?;
+    let server = start_server(sdir.path()).await?;
+    let cdir = tempfile::tempdir()?;
+    let kp = open_core(
+        cdir.path(),
+        &server.base_url(),
+        MemorySecretStore::new(),
+        fast_tuning(),
+    )?;
+    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
+    kp.sync().await?;
+    kp.update_contact(
+        None,
+        Some("+4798765432".into()),
+        Some("Rettet vei 3".into()),
+        None,
+    )?;
+    let report = kp.sync().await?;
+    assert_eq!(report.rejected, 0);
+    let me = kp.me()?.ok_or_else(|| anyhow::anyhow!("no me"))?;
+    assert_eq!(me.phone.as_deref(), Some("+4798765432"));
+    // On the server, and so in the export.
+    let out = tempfile::tempdir()?;
+    let summary = kp
+        .export_my_data(out.path().to_string_lossy().into_owned())
+        .await?;
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary.path)?)?;
+    assert_eq!(v["server"]["guardian"]["phone"], "+4798765432");
+    assert_eq!(v["server"]["guardian"]["address"], "Rettet vei 3");
+    server.stop().await;
+    Ok(())
+}
+
+/// Erasure, restriction, objection: a request, handled by the kindergarten, answered on the
+/// device after a sync.
+async fn requested_right(right: PrivacyRight) -> anyhow::Result<()> {
+    let sdir = tempfile::tempdir()?;
+    let server = start_server(sdir.path()).await?;
+    let cdir = tempfile::tempdir()?;
+    let kp = open_core(
+        cdir.path(),
+        &server.base_url(),
+        MemorySecretStore::new(),
+        fast_tuning(),
+    )?;
+    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
+    kp.sync().await?;
+    let id = kp.request_privacy(right, Some("Gjelder bildene fra turen".into()))?;
+    let mine = kp.privacy_requests()?;
+    let local = mine
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| anyhow::anyhow!("not shown locally"))?;
+    assert_eq!(local.right, right);
+    kp.sync().await?;
+
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let list: Vec<PrivacyRequest> = staff.get(paths::STAFF_PRIVACY_REQUESTS).await?;
+    let received = list
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| anyhow::anyhow!("the kindergarten does not see the request"))?;
+    assert_eq!(received.right, right);
+    assert_eq!(received.status, PrivacyRequestStatus::Received);
+    assert_eq!(received.guardian_id.as_str(), demo::GUARDIAN_ID);
+    let handled: PrivacyRequest = staff
+        .post(
+            &paths::fill(paths::STAFF_PRIVACY_REQUEST_HANDLE, &[("id", id.as_str())]),
+            &HandlePrivacyRequest {
+                status: PrivacyRequestStatus::Completed,
+                response: Some("Utført".into()),
+            },
+        )
+        .await?;
+    assert_eq!(handled.status, PrivacyRequestStatus::Completed);
+
+    kp.sync().await?;
+    let after = kp
+        .privacy_requests()?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| anyhow::anyhow!("request gone"))?;
+    assert_eq!(after.status, PrivacyRequestStatus::Completed);
+    assert_eq!(after.response.as_deref(), Some("Utført"));
+    assert!(after.handled_at.is_some());
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_erasure_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
+    requested_right(PrivacyRight::Erasure).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_restriction_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
+    requested_right(PrivacyRight::Restriction).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_object_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
+    requested_right(PrivacyRight::Objection).await
+}
