@@ -186,7 +186,7 @@ pub fn name<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// A sync progress line: listens to the core's change notifications (one per applied page) and
-/// redraws `⟳ syncing… N pages` on a terminal; prints nothing on a pipe until [`Progress::done`].
+/// redraws `⠹ syncing… N pages applied` on a terminal; prints nothing on a pipe until [`Progress::done`].
 pub struct Progress {
     pages: AtomicU32,
     tty: bool,
@@ -205,15 +205,16 @@ impl Progress {
 
     fn draw(&self, n: u32) {
         if self.tty {
-            let bar_len = (n as usize).min(30);
-            let bar = format!("{}{}", "█".repeat(bar_len), "░".repeat(30 - bar_len));
+            // The feed's length is not known in advance: a spinner and a page count.
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let frame = FRAMES[n as usize % FRAMES.len()];
             let mut o = anstream::stdout();
             let _ = write!(
                 o,
-                "\r   {} {} {} {n} pages",
-                paint(CYAN, "⟳"),
+                "\r   {} {}… {} applied",
+                paint(CYAN, frame),
                 self.label,
-                paint(CYAN, bar)
+                paint(BOLD, format!("{n} pages"))
             );
             let _ = o.flush();
         }
