@@ -342,10 +342,8 @@ pub fn print_log(kp: &Kidplan, c: &Child, limit: u32) -> Result<(), KidplanError
 }
 
 /// Finds a thread by id, id prefix, or a word of its subject.
-pub fn find_thread(kp: &Kidplan, query: &str) -> CliResult<ThreadId> {
-    let threads = kp
-        .threads()
-        .map_err(|e| Fail::new(crate::errors::describe(&e, "", Path::new("."))))?;
+fn find_thread(ctx: &Ctx, query: &str) -> CliResult<ThreadId> {
+    let threads = ctx.kp.threads().map_err(|e| ctx.fail(e))?;
     let q = query.trim().to_lowercase();
     let by_id: Vec<_> = threads
         .iter()
@@ -377,7 +375,7 @@ pub async fn messages(g: &Global, thread: Option<String>, reply: Option<String>)
     let Some(q) = thread else {
         return print_threads(&ctx.kp).map_err(|e| ctx.fail(e));
     };
-    let id = find_thread(&ctx.kp, &q)?;
+    let id = find_thread(&ctx, &q)?;
     print_thread(&ctx.kp, &id, 20).map_err(|e| ctx.fail(e))?;
     let unread = ctx
         .kp
