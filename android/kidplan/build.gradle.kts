@@ -1,5 +1,7 @@
 // Android library: the Kotlin shell over the Rust core (libkidplan_ffi.so via JNA + uniffi bindings).
 // Native libraries come from cargo-ndk; the Kotlin bindings from bindings/generate. Neither is committed.
+// Sources: src/commonMain/kotlin (platform-neutral shell, also compiled and tested by ../harness on
+// the JVM), src/main/kotlin (Android only: Keystore secret store, FCM service, notification channels).
 
 plugins {
     id("com.android.library")
@@ -37,6 +39,11 @@ kotlin { jvmToolchain(17) }
 dependencies {
     implementation("net.java.dev.jna:jna:5.19.1@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
+    // Notifications (NotificationCompat) and the FCM service. The app applies the
+    // google-services plugin with its own google-services.json; the library only needs the SDK.
+    implementation("androidx.core:core-ktx:1.17.0")
+    implementation(platform("com.google.firebase:firebase-bom:34.6.0"))
+    implementation("com.google.firebase:firebase-messaging")
     testImplementation("org.junit.jupiter:junit-jupiter:6.1.3")
 }
 
