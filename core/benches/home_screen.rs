@@ -94,7 +94,12 @@ fn pages() -> Vec<SyncPage> {
             text: format!("Spiste godt til lunsj, dag {i}. Sov en time etterpå."),
             at: Timestamp(year_start + i as i64 * 2_000_000),
         };
-        log.push(change(next(), EntityKind::LogEntry, e.id.as_str(), json(&e)));
+        log.push(change(
+            next(),
+            EntityKind::LogEntry,
+            e.id.as_str(),
+            json(&e),
+        ));
     }
     let mut msgs = Vec::with_capacity(MESSAGES + THREADS);
     for t in 0..THREADS {
@@ -107,7 +112,12 @@ fn pages() -> Vec<SyncPage> {
             urgent: false,
             created_at: Timestamp(year_start),
         };
-        msgs.push(change(next(), EntityKind::Thread, th.id.as_str(), json(&th)));
+        msgs.push(change(
+            next(),
+            EntityKind::Thread,
+            th.id.as_str(),
+            json(&th),
+        ));
     }
     for i in 0..MESSAGES {
         let m = Message {
@@ -140,7 +150,9 @@ fn seed(path: &std::path::Path, key: &str) -> Result<(), KidplanError> {
             apply_page(tx, &page, ME, &mut report, &mut fx)
         })?;
     }
-    store.conn()?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    store
+        .conn()?
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(())
 }
 
@@ -242,13 +254,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (core, core_rows) = median(|| core_home(&path, &key).unwrap_or(0));
     let (pp, _) = median(|| passphrase_open(&pass).map(|n| n as usize).unwrap_or(0));
     if floor_rows == 0 || core_rows != floor_rows {
-        return Err(format!("paths read different rows: core {core_rows}, floor {floor_rows}").into());
+        return Err(
+            format!("paths read different rows: core {core_rows}, floor {floor_rows}").into(),
+        );
     }
     println!("rows per home screen: {core_rows}");
-    println!("floor  (rusqlite, raw key, same lookups, no decode): {:>8.3} ms", ms(floor));
-    println!("core   (Store::open + reads, decoded records):       {:>8.3} ms", ms(core));
-    println!("passphrase open alone (key derivation, contrast):    {:>8.3} ms", ms(pp));
-    println!("ratio core / floor:        {:.2}", core.as_secs_f64() / floor.as_secs_f64());
-    println!("ratio passphrase / floor:  {:.1}", pp.as_secs_f64() / floor.as_secs_f64());
+    println!(
+        "floor  (rusqlite, raw key, same lookups, no decode): {:>8.3} ms",
+        ms(floor)
+    );
+    println!(
+        "core   (Store::open + reads, decoded records):       {:>8.3} ms",
+        ms(core)
+    );
+    println!(
+        "passphrase open alone (key derivation, contrast):    {:>8.3} ms",
+        ms(pp)
+    );
+    println!(
+        "ratio core / floor:        {:.2}",
+        core.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "ratio passphrase / floor:  {:.1}",
+        pp.as_secs_f64() / floor.as_secs_f64()
+    );
     Ok(())
 }
