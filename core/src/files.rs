@@ -6,13 +6,16 @@
 use crate::accounts::AccountCtx;
 use crate::cache::{self, Effects};
 use crate::error::{KidplanError, Result};
+use crate::runtime::Inner;
 use kidplan_api::model::{Document, Photo};
 use kidplan_api::sync::EntityKind;
+use kidplan_api::telemetry::Metric;
 use kidplan_api::{MAX_UPLOAD_BODY, Timestamp, paths};
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Which rendition of a photo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -226,5 +229,23 @@ fn path_string(p: &Path) -> Result<String> {
 pub fn apply_effects(dir: &Path, fx: &Effects) {
     if !fx.files.is_empty() {
         unlink(dir, &fx.files);
+    }
+}
+impl Inner {
+    /// The local path of the active account's photo or document, downloaded when not cached;
+    /// counts `metric` when it is there.
+    pub(crate) async fn open_file(
+        self: &Arc<Self>,
+        kind: EntityKind,
+        id: &str,
+        size: Option<PhotoSize>,
+        metric: Metric,
+    ) -> Result<String> {
+        let ctx = self.require_ctx()?;
+        let r = fetch(&ctx, kind, id, size, self.tuning.file_cache_bytes).await;
+        if r.is_ok() {
+            self.telemetry.record(metric);
+        }
+        self.after_network(&ctx, r)
     }
 }

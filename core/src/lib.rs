@@ -6,6 +6,10 @@
 //! parent action is validated, shown locally and queued in the durable outbox in one
 //! transaction, then sent by `sync()` or the background sender.
 //!
+//! This file is the facade only: the [`Kidplan`] object and its exported methods, each
+//! delegating to the module that owns the capability. The shared state behind it and the glue
+//! between capabilities live in `runtime`; the background sender in `sender`.
+//!
 //! Modules: [`config`], [`error`], [`secrets`], [`client`], [`auth`], [`accounts`], [`store`],
 //! [`cache`], [`sync`], [`outbox`], [`actions`], [`reads`], [`files`], [`observers`],
 //! [`push`] and [`notify`] (push registration and local notifications), [`telemetry`]
@@ -25,7 +29,9 @@ pub mod outbox;
 pub mod privacy;
 pub mod push;
 pub mod reads;
+mod runtime;
 pub mod secrets;
+mod sender;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
@@ -47,11 +53,8 @@ pub use reads::{
 pub use secrets::{FileSecretStore, KeyringSecretStore, MemorySecretStore, SecretStore};
 pub use sync::{SyncReport, SyncStatus};
 
-use crate::accounts::{AccountCtx, Registry};
-use crate::actions::Actor;
-use crate::cache::Effects;
-use crate::client::Client;
 use crate::error::Result;
+use crate::runtime::Inner;
 use kidplan_api::commands::UpdateContact;
 use kidplan_api::model::*;
 use kidplan_api::privacy::{PrivacyRequest, PrivacyRight};
@@ -59,36 +62,16 @@ use kidplan_api::push::PushProvider;
 use kidplan_api::sync::EntityKind;
 use kidplan_api::telemetry::Metric;
 use kidplan_api::*;
-use rusqlite::Connection;
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// How long sent outbox items stay visible.
-const KEEP_SENT_MS: i64 = 7 * 86_400_000;
 
 /// The core. Create it once per process with [`Kidplan::open`].
 #[cfg_attr(feature = "uniffi", derive(uniffi::Object))]
 pub struct Kidplan {
     rt: Option<tokio::runtime::Runtime>,
     inner: Arc<Inner>,
-}
-
-struct Inner {
-    data_dir: PathBuf,
-    config: Config,
-    tuning: Tuning,
-    secrets: Arc<dyn SecretStore>,
-    client: Client,
-    handle: tokio::runtime::Handle,
-    registry: Mutex<Registry>,
-    open: Mutex<HashMap<AccountId, Arc<AccountCtx>>>,
-    senders: Mutex<HashMap<AccountId, tokio::task::AbortHandle>>,
-    observers: observers::Observers,
-    status: Mutex<SyncStatus>,
-    telemetry: telemetry::Telemetry,
 }
 
 impl Drop for Kidplan {
@@ -103,10 +86,6 @@ impl Drop for Kidplan {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| KidplanError::Internal)
-}
-
 impl Kidplan {
     /// Like [`Kidplan::open`] with explicit [`Tuning`] (tests and the CLI).
     pub fn open_with_tuning(
@@ -115,43 +94,7 @@ impl Kidplan {
         secrets: Arc<dyn SecretStore>,
         tuning: Tuning,
     ) -> Result<Arc<Kidplan>> {
-        let client = Client::new(&config, &tuning)?;
-        let data_dir = PathBuf::from(data_dir);
-        std::fs::create_dir_all(data_dir.join("accounts"))?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("kidplan-core")
-            .enable_all()
-            .build()
-            .map_err(|_| KidplanError::Internal)?;
-        let registry = Registry::load(&data_dir);
-        let telemetry = telemetry::Telemetry::open_with_offset(
-            data_dir.join("telemetry.json"),
-            config.platform,
-            tuning.telemetry_clock_offset,
-        );
-        telemetry.record(Metric::AppOpened);
-        let inner = Arc::new(Inner {
-            handle: rt.handle().clone(),
-            data_dir,
-            config,
-            tuning,
-            secrets,
-            client,
-            registry: Mutex::new(registry),
-            open: Mutex::new(HashMap::new()),
-            senders: Mutex::new(HashMap::new()),
-            observers: observers::Observers::default(),
-            status: Mutex::new(SyncStatus::default()),
-            telemetry,
-        });
-        // Finish push unregisters left over from an offline logout (best effort).
-        if push::pending_unregisters(&*inner.secrets) > 0 {
-            let i = inner.clone();
-            inner.handle.spawn(async move {
-                let _ = i.flush_unregisters().await;
-            });
-        }
+        let (rt, inner) = runtime::start(PathBuf::from(data_dir), config, secrets, tuning)?;
         Ok(Arc::new(Kidplan {
             rt: Some(rt),
             inner,
@@ -208,51 +151,22 @@ impl Kidplan {
     /// removes the account's local data and secrets.
     pub async fn logout(&self) -> Result<()> {
         let inner = self.inner.clone();
-        self.spawn(async move {
-            let Some(ctx) = inner.active_ctx()? else {
-                return Ok(());
-            };
-            // Unregister push first, so the next user of this device gets none of this
-            // account's alerts; offline, a later sync or open finishes it.
-            let id = ctx.account.id.clone();
-            if let Err(e) = push::retire(&*inner.secrets, id.as_str()) {
-                tracing::warn!(
-                    error = e.code(),
-                    "push registration not queued for deletion"
-                );
-            }
-            let _ = inner.flush_unregisters().await;
-            ctx.auth.logout().await?;
-            inner.remove_account(&id)
-        })
-        .await
+        self.spawn(async move { inner.logout().await }).await
     }
 
     /// The accounts on this device.
     pub fn accounts(&self) -> Vec<Account> {
-        lock(&self.inner.registry)
-            .map(|r| r.accounts.clone())
-            .unwrap_or_default()
+        self.inner.accounts()
     }
 
     /// The account reads and actions apply to.
     pub fn active_account(&self) -> Option<Account> {
-        let r = lock(&self.inner.registry).ok()?;
-        r.active.as_ref().and_then(|id| r.get(id).cloned())
+        self.inner.active_account()
     }
 
     /// Makes another account of this device the active one.
     pub fn switch_account(&self, id: AccountId) -> Result<()> {
-        {
-            let mut r = lock(&self.inner.registry)?;
-            if r.get(&id).is_none() {
-                return Err(KidplanError::NotFound);
-            }
-            r.active = Some(id);
-            r.save(&self.inner.data_dir)?;
-        }
-        self.inner.observers.notify(all_collections());
-        Ok(())
+        self.inner.switch_account(id)
     }
 
     // ----- sync -----
@@ -265,20 +179,7 @@ impl Kidplan {
 
     /// Where syncing stands.
     pub fn sync_status(&self) -> SyncStatus {
-        let mut s = lock(&self.inner.status)
-            .map(|s| s.clone())
-            .unwrap_or_default();
-        if let Ok(Some(ctx)) = self.inner.active_ctx()
-            && let Ok(c) = ctx.store.conn()
-        {
-            s.pending_outbox = outbox::pending_count(&c).unwrap_or(0);
-            s.last_synced_at = store::get_meta(&c, "last_synced_at")
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse().ok())
-                .map(Timestamp);
-        }
-        s
+        self.inner.sync_status()
     }
 
     /// Adds a change listener; returns a handle for [`Kidplan::unsubscribe`].
@@ -296,19 +197,14 @@ impl Kidplan {
     pub async fn photo(&self, id: PhotoId, size: PhotoSize) -> Result<String> {
         let inner = self.inner.clone();
         self.spawn(async move {
-            let ctx = inner.require_ctx()?;
-            let r = files::fetch(
-                &ctx,
-                EntityKind::Photo,
-                id.as_str(),
-                Some(size),
-                inner.tuning.file_cache_bytes,
-            )
-            .await;
-            if r.is_ok() {
-                inner.telemetry.record(Metric::PhotoViewed);
-            }
-            inner.after_network(&ctx, r)
+            inner
+                .open_file(
+                    EntityKind::Photo,
+                    id.as_str(),
+                    Some(size),
+                    Metric::PhotoViewed,
+                )
+                .await
         })
         .await
     }
@@ -317,19 +213,14 @@ impl Kidplan {
     pub async fn document(&self, id: DocumentId) -> Result<String> {
         let inner = self.inner.clone();
         self.spawn(async move {
-            let ctx = inner.require_ctx()?;
-            let r = files::fetch(
-                &ctx,
-                EntityKind::Document,
-                id.as_str(),
-                None,
-                inner.tuning.file_cache_bytes,
-            )
-            .await;
-            if r.is_ok() {
-                inner.telemetry.record(Metric::DocumentOpened);
-            }
-            inner.after_network(&ctx, r)
+            inner
+                .open_file(
+                    EntityKind::Document,
+                    id.as_str(),
+                    None,
+                    Metric::DocumentOpened,
+                )
+                .await
         })
         .await
     }
@@ -458,11 +349,9 @@ impl Kidplan {
         reason: AbsenceReason,
         note: Option<String>,
     ) -> Result<AbsenceId> {
-        let id = self.inner.act(|c, a, fx| {
+        self.inner.act_counted(Metric::AbsenceReported, |c, a, fx| {
             actions::report_absence(c, a, fx, child_id, first_day, last_day, reason, note)
-        })?;
-        self.inner.telemetry.record(Metric::AbsenceReported);
-        Ok(id)
+        })
     }
 
     pub fn edit_absence(
@@ -489,11 +378,10 @@ impl Kidplan {
         last_day: Day,
         note: Option<String>,
     ) -> Result<HolidayId> {
-        let id = self.inner.act(|c, a, fx| {
-            actions::register_holiday(c, a, fx, child_id, first_day, last_day, note)
-        })?;
-        self.inner.telemetry.record(Metric::HolidayRegistered);
-        Ok(id)
+        self.inner
+            .act_counted(Metric::HolidayRegistered, |c, a, fx| {
+                actions::register_holiday(c, a, fx, child_id, first_day, last_day, note)
+            })
     }
 
     pub fn start_thread(
@@ -502,19 +390,15 @@ impl Kidplan {
         subject: String,
         body: String,
     ) -> Result<ThreadId> {
-        let id = self
-            .inner
-            .act(|c, a, fx| actions::start_thread(c, a, fx, child_id, subject, body))?;
-        self.inner.telemetry.record(Metric::MessageSent);
-        Ok(id)
+        self.inner.act_counted(Metric::MessageSent, |c, a, fx| {
+            actions::start_thread(c, a, fx, child_id, subject, body)
+        })
     }
 
     pub fn send_message(&self, thread_id: ThreadId, body: String) -> Result<MessageId> {
-        let id = self
-            .inner
-            .act(|c, a, fx| actions::send_message(c, a, fx, thread_id, body))?;
-        self.inner.telemetry.record(Metric::MessageSent);
-        Ok(id)
+        self.inner.act_counted(Metric::MessageSent, |c, a, fx| {
+            actions::send_message(c, a, fx, thread_id, body)
+        })
     }
 
     pub fn mark_read(&self, thread_id: ThreadId) -> Result<()> {
@@ -528,10 +412,9 @@ impl Kidplan {
         kind: ConsentKind,
         state: ConsentState,
     ) -> Result<()> {
-        self.inner
-            .act(|c, a, fx| actions::change_consent(c, a, fx, child_id, kind, state))?;
-        self.inner.telemetry.record(Metric::ConsentChanged);
-        Ok(())
+        self.inner.act_counted(Metric::ConsentChanged, |c, a, fx| {
+            actions::change_consent(c, a, fx, child_id, kind, state)
+        })
     }
 
     /// Changes the guardian's own contact details (`None` keeps a field, `""` clears it).
@@ -582,12 +465,8 @@ impl Kidplan {
     /// next sync (not an error); a token the server refuses is `InvalidInput`.
     pub async fn set_push_token(&self, provider: PushProvider, token: String) -> Result<()> {
         let inner = self.inner.clone();
-        self.spawn(async move {
-            let ctx = inner.require_ctx()?;
-            let r = push::set_token(&ctx, &*inner.secrets, provider, token).await;
-            inner.after_network(&ctx, r)
-        })
-        .await
+        self.spawn(async move { inner.set_push_token(provider, token).await })
+            .await
     }
 
     /// Turns a received push (the FCM data map or APNs dictionary as JSON) into the
@@ -642,464 +521,21 @@ impl Kidplan {
     /// its database is corrupt): deletes the database, its key and files, keeps the session.
     /// Unsent actions are lost.
     pub fn reset_local_cache(&self) -> Result<()> {
-        let account = self.active_account().ok_or(KidplanError::SessionExpired)?;
-        self.inner.close_account(&account.id)?;
-        let id = account.id.as_str();
-        store::remove_db_files(&store::db_path(&self.inner.data_dir, id))?;
-        let files = store::account_dir(&self.inner.data_dir, id).join("files");
-        match std::fs::remove_dir_all(&files) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        self.inner.secrets.delete(secrets::keys::db_key(id))?;
-        self.inner.active_ctx()?;
-        self.inner.observers.notify(all_collections());
-        Ok(())
+        self.inner.reset_local_cache()
     }
 
     /// Removes every account's data and secrets from this device, and the telemetry counters
     /// (no server call; the accounts' push registrations are queued for deletion on the
     /// server, done by the next open or sync).
     pub fn wipe_local_data(&self) -> Result<()> {
-        self.inner.telemetry.wipe();
-        let ids: Vec<AccountId> = lock(&self.inner.registry)?
-            .accounts
-            .iter()
-            .map(|a| a.id.clone())
-            .collect();
-        for id in ids {
-            self.inner.remove_account(&id)?;
-        }
-        // Leftover directories of accounts the registry forgot.
-        if let Ok(rd) = std::fs::read_dir(self.inner.data_dir.join("accounts")) {
-            for e in rd.flatten() {
-                let id = AccountId(e.file_name().to_string_lossy().into_owned());
-                if id.is_valid() {
-                    if let Err(e) = push::retire(&*self.inner.secrets, id.as_str()) {
-                        tracing::warn!(error = e.code(), "push registration not queued");
-                    }
-                    accounts::wipe(&self.inner.data_dir, &id, &*self.inner.secrets)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn all_collections() -> Vec<Collection> {
-    use Collection::*;
-    vec![
-        Children,
-        Guardians,
-        Staff,
-        ChildLog,
-        Threads,
-        Messages,
-        Absences,
-        Holidays,
-        Consents,
-        Calendar,
-        Documents,
-        Photos,
-        Attendance,
-        PickupPersons,
-        NotificationPreferences,
-        Outbox,
-        Account,
-        PrivacyRequests,
-    ]
-}
-
-impl Inner {
-    fn active_id(&self) -> Result<Option<AccountId>> {
-        Ok(lock(&self.registry)?.active.clone())
-    }
-
-    /// The open context of the active account (opening it on first use).
-    fn active_ctx(self: &Arc<Self>) -> Result<Option<Arc<AccountCtx>>> {
-        let Some(id) = self.active_id()? else {
-            return Ok(None);
-        };
-        self.ctx(&id).map(Some)
-    }
-
-    fn require_ctx(self: &Arc<Self>) -> Result<Arc<AccountCtx>> {
-        self.active_ctx()?.ok_or(KidplanError::SessionExpired)
-    }
-
-    fn ctx(self: &Arc<Self>, id: &AccountId) -> Result<Arc<AccountCtx>> {
-        let mut open = lock(&self.open)?;
-        if let Some(c) = open.get(id) {
-            return Ok(c.clone());
-        }
-        let account = lock(&self.registry)?
-            .get(id)
-            .cloned()
-            .ok_or(KidplanError::NotFound)?;
-        let ctx = Arc::new(AccountCtx::open(
-            &self.data_dir,
-            account,
-            self.secrets.clone(),
-            self.client.clone(),
-        )?);
-        if let Err(e) = files::sweep(&ctx) {
-            tracing::warn!(error = e.code(), "file cache sweep failed");
-        }
-        open.insert(id.clone(), ctx.clone());
-        drop(open);
-        self.start_sender(ctx.clone());
-        Ok(ctx)
-    }
-
-    fn read<T: Default>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&Connection, &AccountCtx) -> Result<T>,
-    ) -> Result<T> {
-        let Some(ctx) = self.active_ctx()? else {
-            return Ok(T::default());
-        };
-        let c = ctx.store.conn()?;
-        f(&c, &ctx)
-    }
-
-    fn act<T>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&Connection, &Actor, &mut Effects) -> Result<T>,
-    ) -> Result<T> {
-        let ctx = self.require_ctx()?;
-        let mut fx = Effects::default();
-        let actor = Actor {
-            me: &ctx.account.person_id,
-            kindergarten_id: &ctx.account.kindergarten_id,
-        };
-        let out = ctx.store.write(|tx| f(tx, &actor, &mut fx))?;
-        files::apply_effects(&ctx.files_dir(), &fx);
-        self.observers.notify(fx.collections.into_iter().collect());
-        ctx.wake.notify_one();
-        Ok(out)
-    }
-
-    /// Wipes an account whose session the server revoked.
-    fn after_network<T>(self: &Arc<Self>, ctx: &AccountCtx, r: Result<T>) -> Result<T> {
-        if r.is_err() && ctx.auth.revoked() {
-            tracing::warn!("session revoked; wiping the account's local data");
-            if let Err(e) = self.remove_account(&ctx.account.id) {
-                tracing::error!(error = e.code(), "wiping a revoked account failed");
-            }
-            return Err(KidplanError::SessionExpired);
-        }
-        r
-    }
-
-    async fn login(self: &Arc<Self>, contact: &str, code: &str) -> Result<Account> {
-        let session = auth::verify_code(&self.client, contact, code).await?;
-        let account = Account::from_session(&self.config.server_url, &session);
-        // A previous context of the same account has stale tokens in memory: close it.
-        self.close_account(&account.id)?;
-        auth::Auth::new(
-            account.id.as_str(),
-            self.secrets.clone(),
-            self.client.clone(),
-        )
-        .adopt(&session)
-        .await?;
-        {
-            let mut r = lock(&self.registry)?;
-            r.upsert(account.clone());
-            r.active = Some(account.id.clone());
-            r.save(&self.data_dir)?;
-        }
-        // Open the cache now; a corrupt one is reported by the reads (and reset by the shell).
-        if let Err(e) = self.ctx(&account.id) {
-            tracing::warn!(error = e.code(), "account cache did not open");
-        }
-        self.observers.notify(all_collections());
-        Ok(account)
-    }
-
-    async fn sync(self: &Arc<Self>) -> Result<SyncReport> {
-        let ctx = self.require_ctx()?;
-        self.sync_ctx(ctx).await
-    }
-
-    /// Syncs one account; then, online, the side jobs: its push registration, unregisters
-    /// left over, a due telemetry report (all best effort: they never fail the sync).
-    async fn sync_ctx(self: &Arc<Self>, ctx: Arc<AccountCtx>) -> Result<SyncReport> {
-        let started = std::time::Instant::now();
-        let r = {
-            let _one = ctx.sync_lock.lock().await;
-            if let Ok(mut s) = lock(&self.status) {
-                s.syncing = true;
-            }
-            let r = self.sync_inner(&ctx).await;
-            if let Ok(mut s) = lock(&self.status) {
-                s.syncing = false;
-                s.last_error = r.as_ref().err().map(|e| e.code().to_owned());
-            }
-            r
-        };
-        let metric = if r.is_ok() {
-            Metric::SyncSucceeded
-        } else {
-            Metric::SyncFailed
-        };
-        self.telemetry.record_duration(metric, started.elapsed());
-        if r.is_ok() {
-            push::maintain(&ctx, &*self.secrets).await;
-            let _ = self.flush_unregisters().await;
-            if let Err(e) = self.send_telemetry().await {
-                tracing::debug!(error = e.code(), "telemetry report not sent");
-            }
-        }
-        self.after_network(&ctx, r)
-    }
-
-    /// Deletes on the server the push registrations of accounts no longer on this device.
-    async fn flush_unregisters(&self) -> Result<usize> {
-        push::flush_unregisters(&self.client, &*self.secrets).await
-    }
-
-    /// Posts the due telemetry report, if any. Returns whether one was sent.
-    async fn send_telemetry(&self) -> Result<bool> {
-        let Some(body) = self.telemetry.due_now() else {
-            return Ok(false);
-        };
-        match self
-            .client
-            .post_anonymous(paths::TELEMETRY, body.clone())
-            .await
-        {
-            Ok(()) => {
-                self.telemetry.mark_sent(&body);
-                Ok(true)
-            }
-            // Refused (a day out of range, a format the server no longer takes): sending it
-            // again would not help.
-            Err(client::HttpError::Status { status, .. }) if (400..500).contains(&status) => {
-                self.telemetry.mark_sent(&body);
-                Err(KidplanError::Server)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Handles a push: a bounded sync of each account (active first) until one has the
-    /// hinted entity in its cache, then the notification from that cache.
-    async fn handle_push(self: &Arc<Self>, payload: &str) -> Result<Option<LocalNotification>> {
-        let Some(hint) = notify::parse_payload(payload) else {
-            return Ok(None);
-        };
-        self.telemetry.record(Metric::PushReceived);
-        let ids: Vec<AccountId> = {
-            let r = lock(&self.registry)?;
-            let mut ids: Vec<AccountId> = r.active.iter().cloned().collect();
-            ids.extend(
-                r.accounts
-                    .iter()
-                    .map(|a| a.id.clone())
-                    .filter(|id| Some(id) != r.active.as_ref()),
-            );
-            ids
-        };
-        let deadline = tokio::time::Instant::now() + self.tuning.push_sync_timeout;
-        for id in ids {
-            let Ok(ctx) = self.ctx(&id) else {
-                continue;
-            };
-            // The sync runs as its own task: when time is up it carries on in the background
-            // (each page one transaction) and the notification is built from the cache.
-            let me = self.clone();
-            let c = ctx.clone();
-            let task = self.handle.spawn(async move { me.sync_ctx(c).await });
-            match tokio::time::timeout_at(deadline, task).await {
-                Ok(Ok(Ok(_))) => {}
-                Ok(Ok(Err(e))) => tracing::debug!(error = e.code(), "push sync failed"),
-                Ok(Err(_)) => tracing::debug!("push sync task failed"),
-                Err(_) => tracing::debug!("push sync timed out"),
-            }
-            if !lock(&self.registry)?.accounts.iter().any(|a| a.id == id) {
-                continue; // the sync found the session revoked and wiped the account
-            }
-            let Some((kind, entity_id)) = &hint.target else {
-                continue;
-            };
-            let c = ctx.store.conn()?;
-            let n = push::notification(
-                &c,
-                &ctx.account.person_id,
-                &ctx.account.kindergarten_name,
-                self.config.locale,
-                *kind,
-                entity_id,
-            )?;
-            if n.is_some() {
-                return Ok(n);
-            }
-            if cache::exists(&c, *kind, entity_id)? {
-                return Ok(None); // this account's, but not worth (or not wanted) a notification
-            }
-        }
-        Ok(None)
-    }
-
-    async fn export_my_data(self: &Arc<Self>, dir: &str) -> Result<ExportSummary> {
-        let ctx = self.require_ctx()?;
-        let client = ctx.auth.client();
-        let r: Result<kidplan_api::privacy::DataExport> = ctx
-            .auth
-            .call(|t| async move {
-                client
-                    .json(reqwest::Method::GET, paths::ME_EXPORT, Some(&t), None, None)
-                    .await
-            })
-            .await
-            .map_err(KidplanError::from);
-        let server = self.after_network(&ctx, r)?;
-        let pending = privacy::pending_items(&*ctx.store.conn()?)?;
-        let file = privacy::build(server, pending);
-        let path = privacy::write(Path::new(dir), &file)?;
-        self.telemetry.record(Metric::ExportRequested);
-        Ok(ExportSummary {
-            path: path.to_string_lossy().into_owned(),
-            schema_version: file.schema_version,
-            sections: privacy::sections(&file),
-        })
-    }
-
-    async fn sync_inner(self: &Arc<Self>, ctx: &Arc<AccountCtx>) -> Result<SyncReport> {
-        let me = ctx.account.person_id.clone();
-        let mut report = SyncReport::default();
-        let dir = ctx.files_dir();
-        sync::pull(
-            &ctx.store,
-            &ctx.auth,
-            &me,
-            self.tuning.sync_page_limit,
-            &mut report,
-            |fx| {
-                files::apply_effects(&dir, &fx);
-                self.observers.notify(fx.collections.into_iter().collect());
-            },
-        )
-        .await?;
-        let now = Timestamp::now().0.to_string();
-        ctx.store
-            .write(|tx| store::set_meta(tx, "last_synced_at", &now))?;
-        let _f = ctx.flush_lock.lock().await;
-        let mut fx = Effects::default();
-        let flushed = outbox::flush(&ctx.store, &ctx.auth, &me, &self.tuning, true, &mut fx).await;
-        files::apply_effects(&dir, &fx);
-        self.observers.notify(fx.collections.into_iter().collect());
-        let f = flushed?;
-        ctx.store.write(|tx| outbox::prune(tx, KEEP_SENT_MS))?;
-        report.sent = f.sent;
-        report.rejected = f.rejected;
-        report.pending = f.pending;
-        Ok(report)
-    }
-
-    /// Starts the background sender of an account (when tuning allows it).
-    fn start_sender(self: &Arc<Self>, ctx: Arc<AccountCtx>) {
-        if !self.tuning.background_flush {
-            return;
-        }
-        let inner = self.clone();
-        let id = ctx.account.id.clone();
-        let task = self
-            .handle
-            .spawn(async move { inner.sender_loop(ctx).await });
-        if let Ok(mut s) = lock(&self.senders)
-            && let Some(old) = s.insert(id, task.abort_handle())
-        {
-            old.abort();
-        }
-    }
-
-    async fn sender_loop(self: Arc<Self>, ctx: Arc<AccountCtx>) {
-        let idle = Duration::from_secs(300);
-        let mut pause = Duration::ZERO;
-        loop {
-            let wait = match ctx.store.conn().and_then(|c| outbox::next_due(&c)) {
-                Ok(Some(due)) => {
-                    let ms = (due - Timestamp::now().0).clamp(0, idle.as_millis() as i64);
-                    Duration::from_millis(ms as u64).max(pause)
-                }
-                Ok(None) => idle,
-                Err(_) => idle,
-            };
-            if !wait.is_zero() {
-                tokio::select! {
-                    _ = ctx.wake.notified() => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            if ctx.auth.revoked() {
-                return;
-            }
-            let r = {
-                let _f = ctx.flush_lock.lock().await;
-                let mut fx = Effects::default();
-                let r = outbox::flush(
-                    &ctx.store,
-                    &ctx.auth,
-                    &ctx.account.person_id,
-                    &self.tuning,
-                    false,
-                    &mut fx,
-                )
-                .await;
-                files::apply_effects(&ctx.files_dir(), &fx);
-                self.observers.notify(fx.collections.into_iter().collect());
-                r
-            };
-            match r {
-                Ok(_) => pause = Duration::ZERO,
-                Err(e) => {
-                    tracing::debug!(error = e.code(), "background send failed");
-                    if self.after_network(&ctx, Err::<(), _>(e)).is_err() && ctx.auth.revoked() {
-                        return;
-                    }
-                    // Not an item's failure (no session, storage): wait before trying again.
-                    pause = Duration::from_secs(30);
-                }
-            }
-        }
-    }
-
-    /// Stops an account's sender and closes its database (the file stays).
-    fn close_account(&self, id: &AccountId) -> Result<()> {
-        if let Some(h) = lock(&self.senders)?.remove(id) {
-            h.abort();
-        }
-        lock(&self.open)?.remove(id);
-        Ok(())
-    }
-
-    /// Removes an account: closes it, queues its push registration for deletion on the server,
-    /// deletes its data and secrets, forgets it.
-    fn remove_account(&self, id: &AccountId) -> Result<()> {
-        self.close_account(id)?;
-        if let Err(e) = push::retire(&*self.secrets, id.as_str()) {
-            tracing::warn!(
-                error = e.code(),
-                "push registration not queued for deletion"
-            );
-        }
-        let wiped = accounts::wipe(&self.data_dir, id, &*self.secrets);
-        {
-            let mut r = lock(&self.registry)?;
-            r.remove(id);
-            r.save(&self.data_dir)?;
-        }
-        self.observers.notify(all_collections());
-        wiped
+        self.inner.wipe_local_data()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::Registry;
     use kidplan_api::push::Locale;
     use kidplan_api::telemetry::Platform;
 

@@ -30,6 +30,30 @@ pub enum Collection {
     PrivacyRequests,
 }
 
+impl Collection {
+    /// Every collection (what an account change or a wipe announces).
+    pub const ALL: [Collection; 18] = [
+        Collection::Children,
+        Collection::Guardians,
+        Collection::Staff,
+        Collection::ChildLog,
+        Collection::Threads,
+        Collection::Messages,
+        Collection::Absences,
+        Collection::Holidays,
+        Collection::Consents,
+        Collection::Calendar,
+        Collection::Documents,
+        Collection::Photos,
+        Collection::Attendance,
+        Collection::PickupPersons,
+        Collection::NotificationPreferences,
+        Collection::Outbox,
+        Collection::Account,
+        Collection::PrivacyRequests,
+    ];
+}
+
 /// Implemented by the shell to hear about changes. Called from a core thread; keep it short.
 #[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
 pub trait ChangeListener: Send + Sync {

@@ -9,12 +9,15 @@
 //! arrives with the next sync in `privacy_requests()`).
 
 use crate::error::{KidplanError, Result};
-use kidplan_api::Timestamp;
+use crate::runtime::Inner;
 use kidplan_api::privacy::{DataExport, EXPORT_SCHEMA_VERSION};
+use kidplan_api::telemetry::Metric;
+use kidplan_api::{Timestamp, paths};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The format name at the top of every export file.
 pub const EXPORT_FORMAT: &str = "kidplan-export";
@@ -177,6 +180,33 @@ pub fn build(server: DataExport, pending: Vec<PendingItem>) -> ExportFile {
         exported_at: Timestamp::now(),
         server,
         pending_on_device: pending,
+    }
+}
+
+impl Inner {
+    /// Writes the active account's export into `dir` (see the module doc).
+    pub(crate) async fn export_my_data(self: &Arc<Self>, dir: &str) -> Result<ExportSummary> {
+        let ctx = self.require_ctx()?;
+        let client = ctx.auth.client();
+        let r: Result<DataExport> = ctx
+            .auth
+            .call(|t| async move {
+                client
+                    .json(reqwest::Method::GET, paths::ME_EXPORT, Some(&t), None, None)
+                    .await
+            })
+            .await
+            .map_err(KidplanError::from);
+        let server = self.after_network(&ctx, r)?;
+        let pending = pending_items(&*ctx.store.conn()?)?;
+        let file = build(server, pending);
+        let path = write(Path::new(dir), &file)?;
+        self.telemetry.record(Metric::ExportRequested);
+        Ok(ExportSummary {
+            path: path.to_string_lossy().into_owned(),
+            schema_version: file.schema_version,
+            sections: sections(&file),
+        })
     }
 }
 

@@ -18,21 +18,26 @@
 //! - A push carries no personal data (`{"v":1,"kind":"sync","hint":"<entity>/<id>"}`); the
 //!   text is built from the cache by [`notification`], respecting the guardian's preferences
 //!   per child and category (urgent broadcasts always come through).
+//! - [`Inner::handle_push`] turns a received payload into that notification: a bounded sync of
+//!   each account (active first) until one has the hinted entity in its cache.
 
-use crate::accounts::AccountCtx;
+use crate::accounts::{AccountCtx, AccountId};
 use crate::cache;
 use crate::client::{Client, HttpError};
 use crate::error::{KidplanError, Result};
 use crate::notify::{self, LocalNotification, NotificationEvent};
 use crate::reads;
+use crate::runtime::{Inner, lock};
 use crate::secrets::{SecretStore, keys};
 use kidplan_api::model::*;
 use kidplan_api::push::{Locale, PushProvider, UpsertPushRegistration};
 use kidplan_api::sync::EntityKind;
+use kidplan_api::telemetry::Metric;
 use kidplan_api::{ChildId, Day, paths};
 use reqwest::Method;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Days after which sync sends an unchanged registration again.
 pub const HEARTBEAT_DAYS: i64 = 7;
@@ -308,6 +313,16 @@ pub fn retire(secrets: &dyn SecretStore, account: &str) -> Result<()> {
     secrets.delete(keys::push_registration(account))
 }
 
+/// [`retire`], logging (not returning) a failure: for the paths that remove an account anyway.
+pub fn retire_logged(secrets: &dyn SecretStore, account: &AccountId) {
+    if let Err(e) = retire(secrets, account.as_str()) {
+        tracing::warn!(
+            error = e.code(),
+            "push registration not queued for deletion"
+        );
+    }
+}
+
 /// The registrations still waiting to be deleted on the server.
 pub fn pending_unregisters(secrets: &dyn SecretStore) -> usize {
     pending_list(secrets).map(|l| l.len()).unwrap_or(0)
@@ -513,6 +528,86 @@ pub fn notification(
         return Ok(None);
     }
     Ok(Some(notify::compose(locale, &ev)))
+}
+
+impl Inner {
+    /// Registers this device for push for the active account (see [`set_token`]).
+    pub(crate) async fn set_push_token(
+        self: &Arc<Self>,
+        provider: PushProvider,
+        token: String,
+    ) -> Result<()> {
+        let ctx = self.require_ctx()?;
+        let r = set_token(&ctx, &*self.secrets, provider, token).await;
+        self.after_network(&ctx, r)
+    }
+
+    /// Deletes on the server the push registrations of accounts no longer on this device.
+    pub(crate) async fn flush_unregisters(&self) -> Result<usize> {
+        flush_unregisters(&self.client, &*self.secrets).await
+    }
+
+    /// Handles a push: a bounded sync of each account (active first) until one has the
+    /// hinted entity in its cache, then the notification from that cache.
+    pub(crate) async fn handle_push(
+        self: &Arc<Self>,
+        payload: &str,
+    ) -> Result<Option<LocalNotification>> {
+        let Some(hint) = notify::parse_payload(payload) else {
+            return Ok(None);
+        };
+        self.telemetry.record(Metric::PushReceived);
+        let ids: Vec<AccountId> = {
+            let r = lock(&self.registry)?;
+            let mut ids: Vec<AccountId> = r.active.iter().cloned().collect();
+            ids.extend(
+                r.accounts
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .filter(|id| Some(id) != r.active.as_ref()),
+            );
+            ids
+        };
+        let deadline = tokio::time::Instant::now() + self.tuning.push_sync_timeout;
+        for id in ids {
+            let Ok(ctx) = self.ctx(&id) else {
+                continue;
+            };
+            // The sync runs as its own task: when time is up it carries on in the background
+            // (each page one transaction) and the notification is built from the cache.
+            let me = self.clone();
+            let c = ctx.clone();
+            let task = self.handle.spawn(async move { me.sync_ctx(c).await });
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(Ok(_))) => {}
+                Ok(Ok(Err(e))) => tracing::debug!(error = e.code(), "push sync failed"),
+                Ok(Err(_)) => tracing::debug!("push sync task failed"),
+                Err(_) => tracing::debug!("push sync timed out"),
+            }
+            if !lock(&self.registry)?.accounts.iter().any(|a| a.id == id) {
+                continue; // the sync found the session revoked and wiped the account
+            }
+            let Some((kind, entity_id)) = &hint.target else {
+                continue;
+            };
+            let c = ctx.store.conn()?;
+            let n = notification(
+                &c,
+                &ctx.account.person_id,
+                &ctx.account.kindergarten_name,
+                self.config.locale,
+                *kind,
+                entity_id,
+            )?;
+            if n.is_some() {
+                return Ok(n);
+            }
+            if cache::exists(&c, *kind, entity_id)? {
+                return Ok(None); // this account's, but not worth (or not wanted) a notification
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

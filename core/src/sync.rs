@@ -2,17 +2,26 @@
 //! page. Each page and its cursor are applied in one transaction, so a failure midway leaves the
 //! cache at the last whole page. Unknown entity kinds, unknown ops and entities that do not
 //! decode are skipped (counted), never fatal. Tombstones delete rows and cached files.
+//!
+//! [`Inner::sync`] is the whole sync of an account behind the facade: pull, send the outbox,
+//! then the online side jobs (push registration, unregisters, telemetry), and the status.
 
+use crate::accounts::AccountCtx;
 use crate::auth::Auth;
 use crate::cache::{self, Effects};
 use crate::error::{KidplanError, Result};
-use crate::outbox;
+use crate::runtime::{Inner, lock};
 use crate::store::{Store, get_meta, set_meta};
-use kidplan_api::paths;
+use crate::{outbox, push};
 use kidplan_api::sync::{ChangeOp, Entity, SyncPage};
+use kidplan_api::telemetry::Metric;
+use kidplan_api::{Timestamp, paths};
 use reqwest::Method;
 use rusqlite::Connection;
+use std::sync::Arc;
 
+/// How long sent outbox items stay visible.
+const KEEP_SENT_MS: i64 = 7 * 86_400_000;
 /// Largest number of pages one sync pulls (a guard against a server that never ends).
 const MAX_PAGES: u32 = 10_000;
 
@@ -135,6 +144,90 @@ pub async fn pull(
         }
     }
     Err(KidplanError::Server)
+}
+
+impl Inner {
+    /// Syncs the active account.
+    pub(crate) async fn sync(self: &Arc<Self>) -> Result<SyncReport> {
+        let ctx = self.require_ctx()?;
+        self.sync_ctx(ctx).await
+    }
+
+    /// Where syncing stands, with the active account's outbox and last sync.
+    pub(crate) fn sync_status(self: &Arc<Self>) -> SyncStatus {
+        let mut s = lock(&self.status).map(|s| s.clone()).unwrap_or_default();
+        if let Ok(Some(ctx)) = self.active_ctx()
+            && let Ok(c) = ctx.store.conn()
+        {
+            s.pending_outbox = outbox::pending_count(&c).unwrap_or(0);
+            s.last_synced_at = get_meta(&c, "last_synced_at")
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .map(Timestamp);
+        }
+        s
+    }
+
+    /// Syncs one account; then, online, the side jobs: its push registration, unregisters
+    /// left over, a due telemetry report (all best effort: they never fail the sync).
+    pub(crate) async fn sync_ctx(self: &Arc<Self>, ctx: Arc<AccountCtx>) -> Result<SyncReport> {
+        let started = std::time::Instant::now();
+        let r = {
+            let _one = ctx.sync_lock.lock().await;
+            if let Ok(mut s) = lock(&self.status) {
+                s.syncing = true;
+            }
+            let r = self.pull_and_send(&ctx).await;
+            if let Ok(mut s) = lock(&self.status) {
+                s.syncing = false;
+                s.last_error = r.as_ref().err().map(|e| e.code().to_owned());
+            }
+            r
+        };
+        let metric = if r.is_ok() {
+            Metric::SyncSucceeded
+        } else {
+            Metric::SyncFailed
+        };
+        self.telemetry.record_duration(metric, started.elapsed());
+        if r.is_ok() {
+            push::maintain(&ctx, &*self.secrets).await;
+            let _ = self.flush_unregisters().await;
+            if let Err(e) = self.send_telemetry().await {
+                tracing::debug!(error = e.code(), "telemetry report not sent");
+            }
+        }
+        self.after_network(&ctx, r)
+    }
+
+    /// Pulls the account's changes, then sends its outbox and prunes what was sent long ago.
+    async fn pull_and_send(&self, ctx: &AccountCtx) -> Result<SyncReport> {
+        let me = ctx.account.person_id.clone();
+        let mut report = SyncReport::default();
+        let dir = ctx.files_dir();
+        pull(
+            &ctx.store,
+            &ctx.auth,
+            &me,
+            self.tuning.sync_page_limit,
+            &mut report,
+            |fx| self.apply(&dir, fx),
+        )
+        .await?;
+        let now = Timestamp::now().0.to_string();
+        ctx.store.write(|tx| set_meta(tx, "last_synced_at", &now))?;
+        let _f = ctx.flush_lock.lock().await;
+        let mut fx = Effects::default();
+        let flushed = outbox::flush(&ctx.store, &ctx.auth, &me, &self.tuning, true, &mut fx).await;
+        self.apply(&dir, fx);
+        let f = flushed?;
+        ctx.store.write(|tx| outbox::prune(tx, KEEP_SENT_MS))?;
+        report.sent = f.sent;
+        report.rejected = f.rejected;
+        report.pending = f.pending;
+        Ok(report)
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@
 //! survives account switches. A corrupt file is replaced by a fresh state: counters are not
 //! precious.
 
+use crate::client::HttpError;
+use crate::error::{KidplanError, Result};
+use crate::runtime::Inner;
+use kidplan_api::paths;
 use kidplan_api::telemetry::{
     Bucket, Counter, Metric, Platform, TELEMETRY_REPORT_BYTES, TELEMETRY_SCHEMA_VERSION,
     TelemetryReport,
@@ -302,6 +306,32 @@ pub fn totals(counters: &[Counter]) -> BTreeMap<(Metric, Bucket), u32> {
         .iter()
         .map(|c| ((c.metric, c.bucket), c.count))
         .collect()
+}
+
+impl Inner {
+    /// Posts the due report, if any, with the anonymous client. Returns whether one was sent.
+    pub(crate) async fn send_telemetry(&self) -> Result<bool> {
+        let Some(body) = self.telemetry.due_now() else {
+            return Ok(false);
+        };
+        match self
+            .client
+            .post_anonymous(paths::TELEMETRY, body.clone())
+            .await
+        {
+            Ok(()) => {
+                self.telemetry.mark_sent(&body);
+                Ok(true)
+            }
+            // Refused (a day out of range, a format the server no longer takes): sending it
+            // again would not help.
+            Err(HttpError::Status { status, .. }) if (400..500).contains(&status) => {
+                self.telemetry.mark_sent(&body);
+                Err(KidplanError::Server)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 #[cfg(test)]

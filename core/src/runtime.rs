@@ -1,0 +1,195 @@
+//! The core's shared state behind the [`Kidplan`](crate::Kidplan) facade: its tokio runtime,
+//! the account registry and the accounts held open, their background senders, the observers,
+//! the sync status and the telemetry counters. Also owns the glue every capability uses:
+//! finding the active account ([`Inner::require_ctx`]), a read ([`Inner::read`]), an action
+//! ([`Inner::act`]), applying a write's [`Effects`] and wiping an account whose session the
+//! server revoked ([`Inner::after_network`]).
+//!
+//! The capabilities add their own `impl Inner` blocks (accounts, sync, sender, files, push,
+//! telemetry, privacy); the facade only delegates.
+
+use crate::accounts::{AccountCtx, AccountId, Registry};
+use crate::actions::Actor;
+use crate::cache::Effects;
+use crate::client::Client;
+use crate::config::{Config, Tuning};
+use crate::error::{KidplanError, Result};
+use crate::secrets::SecretStore;
+use crate::sync::SyncStatus;
+use crate::{files, observers, push, telemetry};
+use kidplan_api::telemetry::Metric;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// What the core holds, shared by the facade and its background tasks.
+pub(crate) struct Inner {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) config: Config,
+    pub(crate) tuning: Tuning,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) client: Client,
+    pub(crate) handle: tokio::runtime::Handle,
+    pub(crate) registry: Mutex<Registry>,
+    pub(crate) open: Mutex<HashMap<AccountId, Arc<AccountCtx>>>,
+    pub(crate) senders: Mutex<HashMap<AccountId, tokio::task::AbortHandle>>,
+    pub(crate) observers: observers::Observers,
+    pub(crate) status: Mutex<SyncStatus>,
+    pub(crate) telemetry: telemetry::Telemetry,
+}
+
+/// Locks `m`; a poisoned lock is `Internal`.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| KidplanError::Internal)
+}
+
+/// Starts the core on `data_dir` (created if missing): the runtime, and the shared state on it.
+pub(crate) fn start(
+    data_dir: PathBuf,
+    config: Config,
+    secrets: Arc<dyn SecretStore>,
+    tuning: Tuning,
+) -> Result<(tokio::runtime::Runtime, Arc<Inner>)> {
+    let client = Client::new(&config, &tuning)?;
+    std::fs::create_dir_all(data_dir.join("accounts"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("kidplan-core")
+        .enable_all()
+        .build()
+        .map_err(|_| KidplanError::Internal)?;
+    let registry = Registry::load(&data_dir);
+    let telemetry = telemetry::Telemetry::open_with_offset(
+        data_dir.join("telemetry.json"),
+        config.platform,
+        tuning.telemetry_clock_offset,
+    );
+    telemetry.record(Metric::AppOpened);
+    let inner = Arc::new(Inner {
+        handle: rt.handle().clone(),
+        data_dir,
+        config,
+        tuning,
+        secrets,
+        client,
+        registry: Mutex::new(registry),
+        open: Mutex::new(HashMap::new()),
+        senders: Mutex::new(HashMap::new()),
+        observers: observers::Observers::default(),
+        status: Mutex::new(SyncStatus::default()),
+        telemetry,
+    });
+    // Finish push unregisters left over from an offline logout (best effort).
+    if push::pending_unregisters(&*inner.secrets) > 0 {
+        let i = inner.clone();
+        inner.handle.spawn(async move {
+            let _ = i.flush_unregisters().await;
+        });
+    }
+    Ok((rt, inner))
+}
+
+impl Inner {
+    fn active_id(&self) -> Result<Option<AccountId>> {
+        Ok(lock(&self.registry)?.active.clone())
+    }
+
+    /// The open context of the active account (opening it on first use).
+    pub(crate) fn active_ctx(self: &Arc<Self>) -> Result<Option<Arc<AccountCtx>>> {
+        let Some(id) = self.active_id()? else {
+            return Ok(None);
+        };
+        self.ctx(&id).map(Some)
+    }
+
+    /// The active account's context; `SessionExpired` without one.
+    pub(crate) fn require_ctx(self: &Arc<Self>) -> Result<Arc<AccountCtx>> {
+        self.active_ctx()?.ok_or(KidplanError::SessionExpired)
+    }
+
+    /// The open context of an account, opening it (and starting its sender) on first use.
+    pub(crate) fn ctx(self: &Arc<Self>, id: &AccountId) -> Result<Arc<AccountCtx>> {
+        let mut open = lock(&self.open)?;
+        if let Some(c) = open.get(id) {
+            return Ok(c.clone());
+        }
+        let account = lock(&self.registry)?
+            .get(id)
+            .cloned()
+            .ok_or(KidplanError::NotFound)?;
+        let ctx = Arc::new(AccountCtx::open(
+            &self.data_dir,
+            account,
+            self.secrets.clone(),
+            self.client.clone(),
+        )?);
+        if let Err(e) = files::sweep(&ctx) {
+            tracing::warn!(error = e.code(), "file cache sweep failed");
+        }
+        open.insert(id.clone(), ctx.clone());
+        drop(open);
+        self.start_sender(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// Runs a read on the active account's cache; without an account, the empty answer.
+    pub(crate) fn read<T: Default>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection, &AccountCtx) -> Result<T>,
+    ) -> Result<T> {
+        let Some(ctx) = self.active_ctx()? else {
+            return Ok(T::default());
+        };
+        let c = ctx.store.conn()?;
+        f(&c, &ctx)
+    }
+
+    /// Runs an action in one transaction of the active account's store, applies its effects
+    /// and wakes the account's sender.
+    pub(crate) fn act<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection, &Actor, &mut Effects) -> Result<T>,
+    ) -> Result<T> {
+        let ctx = self.require_ctx()?;
+        let mut fx = Effects::default();
+        let actor = Actor {
+            me: &ctx.account.person_id,
+            kindergarten_id: &ctx.account.kindergarten_id,
+        };
+        let out = ctx.store.write(|tx| f(tx, &actor, &mut fx))?;
+        self.apply(&ctx.files_dir(), fx);
+        ctx.wake.notify_one();
+        Ok(out)
+    }
+
+    /// [`Inner::act`], then counts `metric` for the telemetry report.
+    pub(crate) fn act_counted<T>(
+        self: &Arc<Self>,
+        metric: Metric,
+        f: impl FnOnce(&Connection, &Actor, &mut Effects) -> Result<T>,
+    ) -> Result<T> {
+        let out = self.act(f)?;
+        self.telemetry.record(metric);
+        Ok(out)
+    }
+
+    /// Applies a write's effects: deletes the files it dropped (in `files_dir`) and tells the
+    /// observers what changed.
+    pub(crate) fn apply(&self, files_dir: &Path, fx: Effects) {
+        files::apply_effects(files_dir, &fx);
+        self.observers.notify(fx.collections.into_iter().collect());
+    }
+
+    /// Wipes an account whose session the server revoked.
+    pub(crate) fn after_network<T>(self: &Arc<Self>, ctx: &AccountCtx, r: Result<T>) -> Result<T> {
+        if r.is_err() && ctx.auth.revoked() {
+            tracing::warn!("session revoked; wiping the account's local data");
+            if let Err(e) = self.remove_account(&ctx.account.id) {
+                tracing::error!(error = e.code(), "wiping a revoked account failed");
+            }
+            return Err(KidplanError::SessionExpired);
+        }
+        r
+    }
+}
