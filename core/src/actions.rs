@@ -77,6 +77,35 @@ fn check_reason(r: AbsenceReason) -> Result<()> {
     Ok(())
 }
 
+/// Writes the optimistic entity of a create and queues its `POST` of `cmd` to `path` (the
+/// entity's id is the target; the answer is stored as an entity of the same kind).
+fn queue_create(
+    c: &Connection,
+    a: &Actor,
+    fx: &mut Effects,
+    kind: OutboxKind,
+    id: &str,
+    entity: Entity,
+    path: &str,
+    cmd: &impl serde::Serialize,
+) -> Result<()> {
+    let response_kind = Some(entity.kind());
+    queue(
+        c,
+        a,
+        fx,
+        kind,
+        id,
+        Some(entity),
+        None,
+        id,
+        Method::POST,
+        path.into(),
+        Some(json(cmd)?),
+        response_kind,
+    )
+}
+
 /// Writes the optimistic entity and queues the command.
 fn queue(
     c: &Connection,
@@ -151,19 +180,15 @@ pub fn report_absence(
         reported_by: GuardianId::from(a.me),
         acknowledged_by: None,
     };
-    queue(
+    queue_create(
         c,
         a,
         fx,
         OutboxKind::ReportAbsence,
         id.as_str(),
-        Some(Entity::Absence(absence)),
-        None,
-        id.as_str(),
-        Method::POST,
-        paths::ABSENCES.into(),
-        Some(json(&cmd)?),
-        Some(EntityKind::Absence),
+        Entity::Absence(absence),
+        paths::ABSENCES,
+        &cmd,
     )?;
     Ok(id)
 }
@@ -265,19 +290,15 @@ pub fn register_holiday(
         note,
         registered_by: GuardianId::from(a.me),
     };
-    queue(
+    queue_create(
         c,
         a,
         fx,
         OutboxKind::RegisterHoliday,
         id.as_str(),
-        Some(Entity::Holiday(h)),
-        None,
-        id.as_str(),
-        Method::POST,
-        paths::HOLIDAYS.into(),
-        Some(json(&cmd)?),
-        Some(EntityKind::Holiday),
+        Entity::Holiday(h),
+        paths::HOLIDAYS,
+        &cmd,
     )?;
     Ok(id)
 }
@@ -325,19 +346,15 @@ pub fn start_thread(
         read_at: Some(now),
     };
     cache::upsert(c, &Entity::Message(msg), a.me, fx)?;
-    queue(
+    queue_create(
         c,
         a,
         fx,
         OutboxKind::StartThread,
         id.as_str(),
-        Some(Entity::Thread(thread)),
-        None,
-        id.as_str(),
-        Method::POST,
-        paths::THREADS.into(),
-        Some(json(&cmd)?),
-        Some(EntityKind::Thread),
+        Entity::Thread(thread),
+        paths::THREADS,
+        &cmd,
     )?;
     Ok(id)
 }
@@ -666,19 +683,15 @@ pub fn request_privacy(
         created_at: Timestamp::now(),
         handled_at: None,
     };
-    queue(
+    queue_create(
         c,
         a,
         fx,
         OutboxKind::RequestPrivacy,
         id.as_str(),
-        Some(Entity::PrivacyRequest(req)),
-        None,
-        id.as_str(),
-        Method::POST,
-        paths::PRIVACY_REQUESTS.into(),
-        Some(json(&cmd)?),
-        Some(EntityKind::PrivacyRequest),
+        Entity::PrivacyRequest(req),
+        paths::PRIVACY_REQUESTS,
+        &cmd,
     )?;
     Ok(id)
 }

@@ -117,170 +117,129 @@ fn s(x: &impl ToString) -> Option<String> {
 
 /// The id and indexed columns of an entity, and its JSON.
 fn shape(e: &Entity, me: &str) -> serde_json::Result<(String, Cols, String)> {
-    let (id, cols, data) = match e {
-        Entity::Kindergarten(x) => (x.id.to_string(), Cols::default(), serde_json::to_string(x)),
-        Entity::Department(x) => (
-            x.id.to_string(),
-            Cols {
-                ref_id: s(&x.kindergarten_id),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Child(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.id),
-                ref_id: s(&x.department_id),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Guardian(x) => (x.id.to_string(), Cols::default(), serde_json::to_string(x)),
-        Entity::Staff(x) => (
-            x.id.to_string(),
-            Cols {
-                ref_id: x.department_id.as_ref().map(|d| d.to_string()),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::GuardianChild(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                ref_id: s(&x.guardian_id),
-                who: s(&x.guardian_id),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::LogEntry(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                who: s(&x.author_id),
-                at: Some(x.at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Thread(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: x.child_id.as_ref().map(|c| c.to_string()),
-                ref_id: s(&x.kindergarten_id),
-                at: Some(x.created_at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Message(x) => (
-            x.id.to_string(),
-            Cols {
-                ref_id: s(&x.thread_id),
-                who: Some(sender_id(&x.sender).to_owned()),
-                at: Some(x.sent_at.0),
-                flag: x.read_at.is_none() && sender_id(&x.sender) != me,
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Absence(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                who: s(&x.reported_by),
-                at: Some(day_ms(x.first_day)),
-                at2: Some(day_ms(x.last_day)),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Holiday(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                who: s(&x.registered_by),
-                at: Some(day_ms(x.first_day)),
-                at2: Some(day_ms(x.last_day)),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Consent(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                ref_id: serde_json::to_value(x.kind)?.as_str().map(str::to_owned),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::CalendarEvent(x) => (
-            x.id.to_string(),
-            Cols {
-                ref_id: x.department_id.as_ref().map(|d| d.to_string()),
-                at: Some(x.starts_at.0),
-                at2: Some(x.ends_at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Document(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: x.child_id.as_ref().map(|c| c.to_string()),
-                at: Some(x.created_at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Photo(x) => (
-            x.id.to_string(),
-            Cols {
-                at: Some(x.taken_at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::Attendance(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                ref_id: s(&x.day),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::PickupPerson(x) => (
-            x.id.to_string(),
-            Cols {
-                child_id: s(&x.child_id),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::NotificationPreferences(x) => (
-            x.guardian_id.to_string(),
-            Cols {
-                who: s(&x.guardian_id),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-        Entity::PrivacyRequest(x) => (
-            x.id.to_string(),
-            Cols {
-                ref_id: s(&x.guardian_id),
-                who: s(&x.guardian_id),
-                at: Some(x.created_at.0),
-                ..Default::default()
-            },
-            serde_json::to_string(x),
-        ),
-    };
-    Ok((id, cols, data?))
+    match e {
+        Entity::Kindergarten(x) => Cols::default().row(&x.id, x),
+        Entity::Department(x) => Cols {
+            ref_id: s(&x.kindergarten_id),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Child(x) => Cols {
+            child_id: s(&x.id),
+            ref_id: s(&x.department_id),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Guardian(x) => Cols::default().row(&x.id, x),
+        Entity::Staff(x) => Cols {
+            ref_id: x.department_id.as_ref().map(|d| d.to_string()),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::GuardianChild(x) => Cols {
+            child_id: s(&x.child_id),
+            ref_id: s(&x.guardian_id),
+            who: s(&x.guardian_id),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::LogEntry(x) => Cols {
+            child_id: s(&x.child_id),
+            who: s(&x.author_id),
+            at: Some(x.at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Thread(x) => Cols {
+            child_id: x.child_id.as_ref().map(|c| c.to_string()),
+            ref_id: s(&x.kindergarten_id),
+            at: Some(x.created_at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Message(x) => Cols {
+            ref_id: s(&x.thread_id),
+            who: Some(sender_id(&x.sender).to_owned()),
+            at: Some(x.sent_at.0),
+            flag: x.read_at.is_none() && sender_id(&x.sender) != me,
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Absence(x) => Cols {
+            child_id: s(&x.child_id),
+            who: s(&x.reported_by),
+            at: Some(day_ms(x.first_day)),
+            at2: Some(day_ms(x.last_day)),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Holiday(x) => Cols {
+            child_id: s(&x.child_id),
+            who: s(&x.registered_by),
+            at: Some(day_ms(x.first_day)),
+            at2: Some(day_ms(x.last_day)),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Consent(x) => Cols {
+            child_id: s(&x.child_id),
+            ref_id: serde_json::to_value(x.kind)?.as_str().map(str::to_owned),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::CalendarEvent(x) => Cols {
+            ref_id: x.department_id.as_ref().map(|d| d.to_string()),
+            at: Some(x.starts_at.0),
+            at2: Some(x.ends_at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Document(x) => Cols {
+            child_id: x.child_id.as_ref().map(|c| c.to_string()),
+            at: Some(x.created_at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Photo(x) => Cols {
+            at: Some(x.taken_at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::Attendance(x) => Cols {
+            child_id: s(&x.child_id),
+            ref_id: s(&x.day),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::PickupPerson(x) => Cols {
+            child_id: s(&x.child_id),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+        Entity::NotificationPreferences(x) => Cols {
+            who: s(&x.guardian_id),
+            ..Default::default()
+        }
+        .row(&x.guardian_id, x),
+        Entity::PrivacyRequest(x) => Cols {
+            ref_id: s(&x.guardian_id),
+            who: s(&x.guardian_id),
+            at: Some(x.created_at.0),
+            ..Default::default()
+        }
+        .row(&x.id, x),
+    }
+}
+
+impl Cols {
+    /// One entity's row: its id, these indexed columns and its JSON.
+    fn row(
+        self,
+        id: &impl ToString,
+        x: &impl serde::Serialize,
+    ) -> serde_json::Result<(String, Cols, String)> {
+        Ok((id.to_string(), self, serde_json::to_string(x)?))
+    }
 }
 
 /// Inserts or replaces an entity. `me` is the viewing guardian's id (for unread counts).

@@ -181,7 +181,7 @@ impl Client {
     /// `POST`s `body` (JSON) to `path` with the anonymous client: no token, no idempotency
     /// key, no cookie, a fixed `User-Agent`. For the telemetry report only.
     pub async fn post_anonymous(&self, path: &str, body: String) -> Result<(), HttpError> {
-        let mut resp = self
+        let resp = self
             .anonymous
             .post(format!("{}{}", self.base, path))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -189,19 +189,7 @@ impl Client {
             .send()
             .await
             .map_err(|_| HttpError::Network)?;
-        let status = resp.status().as_u16();
-        let body = read_capped(&mut resp, MAX_JSON_BODY).await;
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let api = body
-            .ok()
-            .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
-        Err(HttpError::Status {
-            status,
-            api,
-            retry_after_s: None,
-        })
+        no_content(resp).await
     }
 
     /// `DELETE`s a push registration with its secret header (no session needed).
@@ -210,26 +198,14 @@ impl Client {
         path: &str,
         secret: &str,
     ) -> Result<(), HttpError> {
-        let mut resp = self
+        let resp = self
             .http
             .delete(format!("{}{}", self.base, path))
             .header(kidplan_api::push::REGISTRATION_SECRET_HEADER, secret)
             .send()
             .await
             .map_err(|_| HttpError::Network)?;
-        let status = resp.status().as_u16();
-        let body = read_capped(&mut resp, MAX_JSON_BODY).await;
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let api = body
-            .ok()
-            .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
-        Err(HttpError::Status {
-            status,
-            api,
-            retry_after_s: None,
-        })
+        no_content(resp).await
     }
 
     /// Sends a request and returns the body of a 2xx answer (at most [`MAX_JSON_BODY`] bytes).
@@ -339,6 +315,24 @@ impl Client {
         }
         result
     }
+}
+
+/// `Ok` for a 2xx answer (its body read and dropped), else the status with the API error the
+/// body carries, if any.
+async fn no_content(mut resp: reqwest::Response) -> Result<(), HttpError> {
+    let status = resp.status().as_u16();
+    let body = read_capped(&mut resp, MAX_JSON_BODY).await;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let api = body
+        .ok()
+        .and_then(|b| serde_json::from_slice::<ApiError>(&b).ok());
+    Err(HttpError::Status {
+        status,
+        api,
+        retry_after_s: None,
+    })
 }
 
 async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, HttpError> {
