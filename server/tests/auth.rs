@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use kidplan_api::auth::Role;
 use kidplan_server::demo;
-use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
@@ -53,24 +52,15 @@ async fn unknown_contact_gets_the_same_answer_and_no_message() {
     let h = start().await;
     let before = h.server.sent_messages().len();
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/code",
-            None,
-            Some(json!({"contact": "nobody@example.org"})),
-            None,
-        )
+        .post_anonymous("/v1/auth/code", json!({"contact": "nobody@example.org"}))
         .await;
     assert_eq!(r.status, 202);
     assert_eq!(r.body, json!({"ok": true}));
     assert_eq!(h.server.sent_messages().len(), before);
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/token",
-            None,
-            Some(json!({"contact": "nobody@example.org", "code": "123456"})),
-            None,
+            json!({"contact": "nobody@example.org", "code": "123456"}),
         )
         .await;
     assert_eq!(r.status, 401);
@@ -81,67 +71,31 @@ async fn unknown_contact_gets_the_same_answer_and_no_message() {
 async fn five_wrong_codes_burn_the_code() {
     let h = start().await;
     let contact = demo::GUARDIAN_EMAIL;
-    h.call(
-        Method::POST,
-        "/v1/auth/code",
-        None,
-        Some(json!({ "contact": contact })),
-        None,
-    )
-    .await;
+    h.post_anonymous("/v1/auth/code", json!({ "contact": contact }))
+        .await;
     let code = h.server.last_login_code(contact).expect("code");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let r = h
-            .call(
-                Method::POST,
-                "/v1/auth/token",
-                None,
-                Some(json!({"contact": contact, "code": wrong})),
-                None,
-            )
+            .post_anonymous("/v1/auth/token", json!({"contact": contact, "code": wrong}))
             .await;
         assert_eq!(r.status, 401);
     }
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({"contact": contact, "code": code})),
-            None,
-        )
+        .post_anonymous("/v1/auth/token", json!({"contact": contact, "code": code}))
         .await;
     assert_eq!(r.status, 401, "the right code no longer works");
     // Four wrong tries then the right one still works.
-    h.call(
-        Method::POST,
-        "/v1/auth/code",
-        None,
-        Some(json!({ "contact": contact })),
-        None,
-    )
-    .await;
+    h.post_anonymous("/v1/auth/code", json!({ "contact": contact }))
+        .await;
     let code = h.server.last_login_code(contact).expect("code");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..4 {
-        h.call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({"contact": contact, "code": wrong})),
-            None,
-        )
-        .await;
+        h.post_anonymous("/v1/auth/token", json!({"contact": contact, "code": wrong}))
+            .await;
     }
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({"contact": contact, "code": code})),
-            None,
-        )
+        .post_anonymous("/v1/auth/token", json!({"contact": contact, "code": code}))
         .await;
     assert_eq!(r.status, 200);
 }
@@ -151,24 +105,12 @@ async fn codes_expire_after_ten_minutes() {
     let (cfg, dir, clock) = manual_config();
     let h = start_with(cfg, dir).await;
     let contact = demo::GUARDIAN_EMAIL;
-    h.call(
-        Method::POST,
-        "/v1/auth/code",
-        None,
-        Some(json!({ "contact": contact })),
-        None,
-    )
-    .await;
+    h.post_anonymous("/v1/auth/code", json!({ "contact": contact }))
+        .await;
     let code = h.server.last_login_code(contact).expect("code");
     clock.advance(Duration::from_secs(601));
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({"contact": contact, "code": code})),
-            None,
-        )
+        .post_anonymous("/v1/auth/token", json!({"contact": contact, "code": code}))
         .await;
     assert_eq!(r.status, 401);
 }
@@ -180,27 +122,11 @@ async fn code_requests_are_rate_limited_per_contact_and_per_ip() {
     let body = json!({ "contact": demo::GUARDIAN_EMAIL });
     for _ in 0..5 {
         assert_eq!(
-            h.call(
-                Method::POST,
-                "/v1/auth/code",
-                None,
-                Some(body.clone()),
-                None
-            )
-            .await
-            .status,
+            h.post_anonymous("/v1/auth/code", body.clone()).await.status,
             202
         );
     }
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/code",
-            None,
-            Some(body.clone()),
-            None,
-        )
-        .await;
+    let r = h.post_anonymous("/v1/auth/code", body.clone()).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.code(), "rate_limited");
     let retry: u32 = r.headers["retry-after"]
@@ -213,28 +139,11 @@ async fn code_requests_are_rate_limited_per_contact_and_per_ip() {
     // An unknown contact is limited the same way (the answer does not reveal anything).
     let unknown = json!({ "contact": "ghost@example.org" });
     for _ in 0..5 {
-        h.call(
-            Method::POST,
-            "/v1/auth/code",
-            None,
-            Some(unknown.clone()),
-            None,
-        )
-        .await;
+        h.post_anonymous("/v1/auth/code", unknown.clone()).await;
     }
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/code", None, Some(unknown), None)
-            .await
-            .status,
-        429
-    );
+    assert_eq!(h.post_anonymous("/v1/auth/code", unknown).await.status, 429);
     clock.advance(Duration::from_secs(601));
-    assert_eq!(
-        h.call(Method::POST, "/v1/auth/code", None, Some(body), None)
-            .await
-            .status,
-        202
-    );
+    assert_eq!(h.post_anonymous("/v1/auth/code", body).await.status, 202);
     h.server.stop().await;
 
     // Per client IP.
@@ -243,24 +152,15 @@ async fn code_requests_are_rate_limited_per_contact_and_per_ip() {
     let h = start_with(cfg, dir).await;
     for i in 0..3 {
         let r = h
-            .call(
-                Method::POST,
+            .post_anonymous(
                 "/v1/auth/code",
-                None,
-                Some(json!({"contact": format!("p{i}@example.org")})),
-                None,
+                json!({"contact": format!("p{i}@example.org")}),
             )
             .await;
         assert_eq!(r.status, 202);
     }
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/code",
-            None,
-            Some(json!({"contact": "p9@example.org"})),
-            None,
-        )
+        .post_anonymous("/v1/auth/code", json!({"contact": "p9@example.org"}))
         .await;
     assert_eq!(r.status, 429);
     assert!(r.headers.contains_key("retry-after"));
@@ -271,12 +171,9 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     let h = start().await;
     let s1 = h.login(demo::GUARDIAN_EMAIL).await;
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": s1.refresh_token})),
-            None,
+            json!({"refresh_token": s1.refresh_token}),
         )
         .await;
     assert_eq!(r.status, 200);
@@ -290,12 +187,9 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
 
     // The old refresh token again: theft detected, the whole session is revoked.
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": s1.refresh_token})),
-            None,
+            json!({"refresh_token": s1.refresh_token}),
         )
         .await;
     assert_eq!(r.status, 401);
@@ -305,12 +199,9 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
         401
     );
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": s2.refresh_token})),
-            None,
+            json!({"refresh_token": s2.refresh_token}),
         )
         .await;
     assert_eq!(r.status, 401);
@@ -318,13 +209,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
 
     // A made-up refresh token.
     let r = h
-        .call(
-            Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": "kpr_forged"})),
-            None,
-        )
+        .post_anonymous("/v1/auth/refresh", json!({"refresh_token": "kpr_forged"}))
         .await;
     assert_eq!(r.status, 401);
 }
@@ -339,12 +224,9 @@ async fn access_tokens_expire_and_logout_revokes() {
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "unauthorized");
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": s.refresh_token})),
-            None,
+            json!({"refresh_token": s.refresh_token}),
         )
         .await;
     assert_eq!(r.status, 200);
@@ -359,12 +241,9 @@ async fn access_tokens_expire_and_logout_revokes() {
     assert_eq!(r.status, 200);
     assert_eq!(h.get("/v1/sync?limit=1", &s.access_token).await.status, 401);
     let r = h
-        .call(
-            Method::POST,
+        .post_anonymous(
             "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": s.refresh_token})),
-            None,
+            json!({"refresh_token": s.refresh_token}),
         )
         .await;
     assert_eq!(r.status, 401);

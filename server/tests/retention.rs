@@ -81,14 +81,8 @@ async fn push_registrations_unseen_for_60_days_and_expired_codes_are_dropped() {
     let (stale, fresh) = (new_id(), new_id());
     assert_eq!(put(stale.clone()).await.status, 200);
     assert_eq!(put(fresh.clone()).await.status, 200);
-    h.call(
-        Method::POST,
-        "/v1/auth/code",
-        None,
-        Some(json!({"contact": demo::GUARDIAN_EMAIL})),
-        None,
-    )
-    .await;
+    h.post_anonymous("/v1/auth/code", json!({"contact": demo::GUARDIAN_EMAIL}))
+        .await;
     assert_eq!(count(&db, "SELECT COUNT(*) FROM login_codes"), 1);
 
     clock.advance(Duration::from_secs(59 * 86_400));

@@ -19,27 +19,14 @@ async fn counters_are_published_from_20_reports_and_no_report_or_ip_is_kept() {
     let path = format!("/v1/telemetry/counters?day={today}");
     for i in 0..19 {
         let r = h
-            .call(
-                Method::POST,
-                "/v1/telemetry",
-                None,
-                Some(report(&today, i + 1)),
-                None,
-            )
+            .post_anonymous("/v1/telemetry", report(&today, i + 1))
             .await;
         assert_eq!(r.status, 202, "{r:?}");
     }
     let r = h.call(Method::GET, &path, None, None, None).await;
     assert_eq!(r.body["published"], false);
     assert_eq!(r.body["counters"], json!([]));
-    h.call(
-        Method::POST,
-        "/v1/telemetry",
-        None,
-        Some(report(&today, 20)),
-        None,
-    )
-    .await;
+    h.post_anonymous("/v1/telemetry", report(&today, 20)).await;
     let r = h.call(Method::GET, &path, None, None, None).await;
     assert_eq!(r.body["published"], true);
     let opened = r.body["counters"]
@@ -103,9 +90,7 @@ async fn invalid_reports_are_rejected() {
     big["counters"][0]["count"] = json!(1001);
     bad.push(big);
     for b in bad {
-        let r = h
-            .call(Method::POST, "/v1/telemetry", None, Some(b.clone()), None)
-            .await;
+        let r = h.post_anonymous("/v1/telemetry", b.clone()).await;
         assert_eq!(r.status, 400, "{b}: {r:?}");
         assert_eq!(r.code(), "invalid_input");
     }

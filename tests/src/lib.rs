@@ -23,6 +23,13 @@ pub async fn start_server(dir: &Path) -> anyhow::Result<RunningServer> {
     RunningServer::start(ServerConfig::new(dir)).await
 }
 
+/// Starts a seeded server on a new temporary directory (returned: it must outlive the server).
+pub async fn temp_server() -> anyhow::Result<(tempfile::TempDir, RunningServer)> {
+    let dir = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    Ok((dir, server))
+}
+
 /// Restarts a stopped server on the same data and address (the server is back online).
 pub async fn restart_server(
     dir: &Path,
@@ -87,6 +94,20 @@ pub async fn login(kp: &Kidplan, server: &RunningServer, contact: &str) -> anyho
         .last_login_code(contact)
         .ok_or_else(|| anyhow!("no login code was sent"))?;
     Ok(kp.verify_login_code(contact.to_owned(), code).await?)
+}
+
+/// Opens a core on `dir` against `server`, logs it in as the demo guardian and syncs once: how
+/// most tests start.
+pub async fn guardian_core(
+    dir: &Path,
+    server: &RunningServer,
+    secrets: Arc<dyn SecretStore>,
+    tuning: Tuning,
+) -> anyhow::Result<(Arc<Kidplan>, Account)> {
+    let kp = open_core(dir, &server.base_url(), secrets, tuning)?;
+    let account = login(&kp, server, demo::GUARDIAN_EMAIL).await?;
+    kp.sync().await?;
+    Ok((kp, account))
 }
 
 /// A raw HTTP session (staff tools, or a second view of a guardian for comparisons).

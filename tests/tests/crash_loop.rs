@@ -17,8 +17,7 @@ const KILLS: usize = 110;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_moments_the_cache_survives_and_nothing_is_lost_or_doubled()
 -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let url = server.base_url();
     let cdir = tempfile::tempdir()?;
     let dir = cdir

@@ -10,8 +10,7 @@ use kidplan_tests::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erased_people_disappear_from_every_table_and_their_files_from_disk() -> anyhow::Result<()>
 {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
     let kp = open_core(

@@ -25,18 +25,16 @@ async fn server_absences(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_report_shows_pending_then_is_sent_exactly_once() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (sdir, server) = temp_server().await?;
     let addr = server.addr();
     let cdir = tempfile::tempdir()?;
-    let kp = open_core(
+    let (kp, _) = guardian_core(
         cdir.path(),
-        &server.base_url(),
+        &server,
         MemorySecretStore::new(),
         fast_tuning(),
-    )?;
-    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    )
+    .await?;
     let before = server_absences(&server, "none").await?.1;
     let child = kp
         .children()?
@@ -95,17 +93,15 @@ async fn offline_report_shows_pending_then_is_sent_exactly_once() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_response_retry_leaves_exactly_one_record() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
-    let kp = open_core(
+    let (kp, _) = guardian_core(
         cdir.path(),
-        &server.base_url(),
+        &server,
         MemorySecretStore::new(),
         fast_tuning(),
-    )?;
-    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    )
+    .await?;
     let before = server_absences(&server, "none").await?.1;
     let child = kp
         .children()?
@@ -157,8 +153,7 @@ async fn lost_response_retry_leaves_exactly_one_record() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_sync_page_is_a_typed_error_and_keeps_the_previous_page() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let tuning = Tuning {
         sync_page_limit: 5,

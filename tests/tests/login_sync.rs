@@ -10,8 +10,7 @@ use std::collections::BTreeSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_first_sync_reads_match_the_server_and_nothing_of_other_families()
 -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
     let kp = open_core(

@@ -23,17 +23,15 @@ fn no_background() -> Tuning {
 /// Access and portability: one JSON file with everything the server holds plus what the
 /// device has not sent yet; counts as summarised; private file mode.
 async fn export_holds_everything() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
-    let kp = open_core(
+    let (kp, _) = guardian_core(
         cdir.path(),
-        &server.base_url(),
+        &server,
         MemorySecretStore::new(),
         no_background(),
-    )?;
-    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    )
+    .await?;
     let child = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
     let day = Day::today().plus_days(4);
     // Queued, not sent (no background sender, no sync).
@@ -133,17 +131,15 @@ async fn right_to_portability_is_the_machine_readable_export() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
-    let kp = open_core(
+    let (kp, _) = guardian_core(
         cdir.path(),
-        &server.base_url(),
+        &server,
         MemorySecretStore::new(),
         fast_tuning(),
-    )?;
-    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    )
+    .await?;
     kp.update_contact(
         None,
         Some("+4798765432".into()),
@@ -169,17 +165,15 @@ async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
 /// Erasure, restriction, objection: a request, handled by the kindergarten, answered on the
 /// device after a sync.
 async fn requested_right(right: PrivacyRight) -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
-    let kp = open_core(
+    let (kp, _) = guardian_core(
         cdir.path(),
-        &server.base_url(),
+        &server,
         MemorySecretStore::new(),
         fast_tuning(),
-    )?;
-    login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    )
+    .await?;
     let id = kp.request_privacy(right, Some("Gjelder bildene fra turen".into()))?;
     let mine = kp.privacy_requests()?;
     let local = mine

@@ -72,8 +72,7 @@ async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<(
         .with_writer(move || sink.clone())
         .init();
 
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
     let kp = open_core(

@@ -10,18 +10,10 @@ use kidplan_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_reuse_expires_the_session_and_wipes_local_data() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        fast_tuning(),
-    )?;
-    let account = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    let (kp, account) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
     assert!(!kp.children()?.is_empty());
     let acc_dir = kidplan_core::store::account_dir(cdir.path(), account.id.as_str());
     assert!(acc_dir.exists());
@@ -78,18 +70,10 @@ async fn refresh_token_reuse_expires_the_session_and_wipes_local_data() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_one_refresh() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        fast_tuning(),
-    )?;
-    let account = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    let (kp, account) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
     let photos = kp.photos()?;
     let docs = kp.documents()?;
     // Force a refresh on the next calls: a fresh core without an access token.
@@ -126,18 +110,10 @@ async fn concurrent_calls_share_one_refresh() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_revokes_and_wipes_and_accounts_switch() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        fast_tuning(),
-    )?;
-    let first = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
-    kp.sync().await?;
+    let (kp, first) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
     let first_children = kp.children()?;
     let second = login(&kp, &server, demo::SECOND_GUARDIAN_EMAIL).await?;
     assert_ne!(first.id, second.id);

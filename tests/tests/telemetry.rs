@@ -63,8 +63,7 @@ fn strip_nonce(body: &str) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() -> anyhow::Result<()>
 {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let (da, db) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let a = same_usage(da.path(), &server, demo::GUARDIAN_EMAIL).await?;
     let b = same_usage(db.path(), &server, demo::SECOND_GUARDIAN_EMAIL).await?;
@@ -180,8 +179,7 @@ async fn capturing_collector() -> anyhow::Result<(String, Arc<std::sync::Mutex<V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
     let kp = open_core(
@@ -339,8 +337,7 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opting_out_deletes_pending_and_wiping_deletes_the_file() -> anyhow::Result<()> {
-    let sdir = tempfile::tempdir()?;
-    let server = start_server(sdir.path()).await?;
+    let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
     let kp = same_usage(cdir.path(), &server, demo::GUARDIAN_EMAIL).await?;
     let file = cdir.path().join("telemetry.json");

@@ -138,6 +138,11 @@ impl Harness {
         self.call(method, path, Some(token), body, Some(&key)).await
     }
 
+    /// `POST`s `body` without a token or idempotency key (the auth endpoints).
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, None, Some(body), None).await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(token), Some(body), None)
             .await
@@ -146,13 +151,7 @@ impl Harness {
     /// Logs in through the outbox.
     pub async fn login(&self, contact: &str) -> Session {
         let r = self
-            .call(
-                Method::POST,
-                "/v1/auth/code",
-                None,
-                Some(json!({ "contact": contact })),
-                None,
-            )
+            .post_anonymous("/v1/auth/code", json!({ "contact": contact }))
             .await;
         assert_eq!(r.status, 202, "{r:?}");
         let code = self
@@ -160,12 +159,9 @@ impl Harness {
             .last_login_code(contact)
             .expect("code in outbox");
         let r = self
-            .call(
-                Method::POST,
+            .post_anonymous(
                 "/v1/auth/token",
-                None,
-                Some(json!({ "contact": contact, "code": code })),
-                None,
+                json!({ "contact": contact, "code": code }),
             )
             .await;
         assert_eq!(r.status, 200, "{r:?}");
