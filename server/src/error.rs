@@ -153,7 +153,13 @@ impl From<std::io::Error> for AppError {
 
 impl From<serde_json::Error> for AppError {
     fn from(e: serde_json::Error) -> Self {
-        Self::internal(&e)
+        // Not `e` itself: a decoding error quotes the value it choked on (personal data).
+        Self::internal(&format!(
+            "json {:?} error at {}:{}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
     }
 }
 
