@@ -82,6 +82,10 @@ pub const MIGRATIONS: &[&str] = &[
         last_sent_day TEXT
     );
     "#,
+    // v4: unread counts per thread read the index alone (home screen: one count per thread).
+    r#"
+    CREATE INDEX messages_unread ON messages(ref_id, flag);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -364,6 +368,16 @@ mod tests {
             ] {
                 assert!(t.iter().any(|n| n == needed), "{needed} from {from}");
             }
+            let unread_index: i64 = s
+                .conn()
+                .expect("conn")
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_unread'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("index");
+            assert_eq!(unread_index, 1, "messages_unread from {from}");
             if from >= 1 {
                 assert_eq!(s.meta("cursor").expect("meta").as_deref(), Some("42"));
                 let n: i64 = s
