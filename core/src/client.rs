@@ -147,6 +147,23 @@ pub struct Client {
 /// The `User-Agent` of the anonymous telemetry client: the same on every install.
 pub const ANONYMOUS_USER_AGENT: &str = "kidplan";
 
+/// TLS for every client: rustls with the Mozilla root store compiled in (webpki-roots), so the
+/// core needs no platform verifier (which on Android needs JNI initialisation by the shell) and
+/// trusts the same roots on every platform. HTTP/2 and HTTP/1.1 are offered by ALPN.
+fn tls_config() -> Result<rustls::ClientConfig, KidplanError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| KidplanError::Internal)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 impl Client {
     pub fn new(config: &Config, tuning: &Tuning) -> Result<Client, KidplanError> {
         let base = validate_base_url(&config.server_url)?;
@@ -154,8 +171,10 @@ impl Client {
             "kidplan-core/{}",
             config.app_version.chars().take(32).collect::<String>()
         );
+        let tls = tls_config()?;
         let build = |total| {
             reqwest::Client::builder()
+                .use_preconfigured_tls(tls.clone())
                 .connect_timeout(tuning.connect_timeout)
                 .timeout(total)
                 .redirect(reqwest::redirect::Policy::none())
@@ -164,6 +183,7 @@ impl Client {
                 .map_err(|_| KidplanError::Internal)
         };
         let anonymous = reqwest::Client::builder()
+            .use_preconfigured_tls(tls.clone())
             .connect_timeout(tuning.connect_timeout)
             .timeout(tuning.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -352,6 +372,36 @@ async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `https` server that does not speak TLS (here: a TCP peer that answers garbage) is a
+    /// network failure, not a panic, and the webpki-roots TLS configuration builds.
+    #[test]
+    fn tls_to_a_peer_that_is_not_tls_is_a_network_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let peer = std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nnot tls");
+            }
+        });
+        let config = Config {
+            server_url: format!("https://127.0.0.1:{port}"),
+            locale: kidplan_api::push::Locale::En,
+            platform: kidplan_api::telemetry::Platform::Desktop,
+            app_version: "test".into(),
+        };
+        let client = Client::new(&config, &Tuning::default()).expect("client with webpki roots");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let out = rt.block_on(client.post_anonymous("/v1/telemetry", "{}".into()));
+        assert_eq!(out, Err(HttpError::Network));
+        let _ = peer.join();
+    }
 
     #[test]
     fn only_https_or_loopback() {
