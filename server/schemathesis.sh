@@ -18,7 +18,8 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
     "$VENV/bin/pip" install --quiet "schemathesis>=4,<5"
 fi
 
-cargo build --quiet -p kidplan-server --manifest-path "$ROOT/Cargo.toml"
+# KIDPLAN_PREBUILT=1: scripts/test-all already built the workspace (same binary, no rebuild).
+[ -n "${KIDPLAN_PREBUILT:-}" ] || cargo build --quiet -p kidplan-server --manifest-path "$ROOT/Cargo.toml"
 BIN="$ROOT/target/debug/kidplan-server"
 DATA="$(mktemp -d)"
 SERVER_PID=""
