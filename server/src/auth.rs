@@ -218,16 +218,22 @@ fn code_message(contact: &Contact, code: &str) -> ProviderRequest {
     }
 }
 
+/// Hands the code to the email or SMS provider; a failure is logged by provider and category
+/// only (see [`providers::log_failure`]).
 async fn send_code(st: &AppState, contact: Contact, request: ProviderRequest) -> AppResult<()> {
     let email = st.providers.email.clone();
     let sms = st.providers.sms.clone();
+    let provider = request.provider;
     tokio::task::spawn_blocking(move || match contact {
         Contact::Email(_) => email.send(&request),
         Contact::Phone(_) => sms.send(&request),
     })
     .await
     .map_err(|e| AppError::internal(&e))?
-    .map_err(|e| AppError::internal(&e))
+    .map_err(|e| {
+        providers::log_failure(provider, &e);
+        AppError::internal(&"login code not sent")
+    })
 }
 
 /// `POST /v1/auth/token` → [`Session`].

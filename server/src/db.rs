@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    // Version 2: the last day of a kindergarten's contract ('YYYY-MM-DD'), see `contract`.
+    "ALTER TABLE kindergartens ADD COLUMN contract_ends_on TEXT;",
+];
 
 /// The database handle shared by the server. Cloning shares the connection.
 #[derive(Clone)]

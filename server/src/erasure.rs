@@ -5,6 +5,9 @@
 //! (access log, authorship of other people's records) loses the person, files are removed
 //! from disk, and the WAL is checkpointed and truncated so no copy survives there;
 //! `secure_delete` zeroes the freed space in the database file.
+//!
+//! The same machinery deletes a whole kindergarten after its contract ended
+//! ([`erase_kindergarten`], run by [`crate::contract`]).
 
 use crate::app::AppState;
 use crate::auth::StaffCaller;
@@ -27,7 +30,32 @@ struct Eraser<'a> {
     files: Vec<String>,
 }
 
-impl Eraser<'_> {
+impl<'a> Eraser<'a> {
+    fn new(conn: &'a Connection) -> Self {
+        Self {
+            conn,
+            rows_deleted: 0,
+            rows_anonymised: 0,
+            files: Vec::new(),
+        }
+    }
+
+    /// The report (files are counted once deleted) and the files to delete.
+    fn finish(self) -> (ErasureReport, Vec<String>) {
+        let report = ErasureReport {
+            rows_deleted: self.rows_deleted,
+            files_deleted: 0,
+            rows_anonymised: self.rows_anonymised,
+        };
+        (report, self.files)
+    }
+
+    /// Remembers the stored files a query (one parameter) names, for deletion after commit.
+    fn collect_files(&mut self, sql: &str, param: &str) -> AppResult<()> {
+        self.files.extend(entities::strings(self.conn, sql, param)?);
+        Ok(())
+    }
+
     /// Deletes rows (no feed entity) and counts them.
     fn delete(&mut self, sql: &str, param: &str) -> AppResult<()> {
         self.rows_deleted += self.conn.execute(sql, [param])? as u64;
@@ -102,9 +130,7 @@ impl Eraser<'_> {
 
     /// Forgets the login traces of a person and anonymises their access-log rows.
     fn forget_login(&mut self, person: &str, contacts: &[String]) -> AppResult<()> {
-        self.delete("DELETE FROM access_tokens WHERE session_id IN (SELECT id FROM sessions WHERE person_id = ?1)", person)?;
-        self.delete("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE person_id = ?1)", person)?;
-        self.delete("DELETE FROM sessions WHERE person_id = ?1", person)?;
+        self.drop_sessions("person_id = ?1", person)?;
         self.delete("DELETE FROM login_codes WHERE person_id = ?1", person)?;
         for c in contacts {
             self.delete("DELETE FROM mail_outbox WHERE recipient = ?1", c)?;
@@ -121,6 +147,17 @@ impl Eraser<'_> {
             "UPDATE access_log SET person_id = NULL, ip = NULL WHERE person_id = ?1",
             person,
         )
+    }
+
+    /// Deletes the sessions matching `filter` (one parameter) with their tokens.
+    fn drop_sessions(&mut self, filter: &str, param: &str) -> AppResult<()> {
+        for table in ["access_tokens", "refresh_tokens"] {
+            self.delete(
+                &format!("DELETE FROM {table} WHERE session_id IN (SELECT id FROM sessions WHERE {filter})"),
+                param,
+            )?;
+        }
+        self.delete(&format!("DELETE FROM sessions WHERE {filter}"), param)
     }
 
     fn contacts(&self, table: &str, id: &str) -> AppResult<Vec<String>> {
@@ -144,11 +181,7 @@ impl Eraser<'_> {
         self.delete("DELETE FROM consent_history WHERE consent_id IN (SELECT id FROM consents WHERE child_id = ?1)", id)?;
         self.purge(EntityKind::Consent, "consents", "child_id = ?1", id)?;
         self.photos_of_child(id)?;
-        self.files.extend(entities::strings(
-            self.conn,
-            "SELECT file_name FROM documents WHERE child_id = ?1",
-            id,
-        )?);
+        self.collect_files("SELECT file_name FROM documents WHERE child_id = ?1", id)?;
         self.purge(EntityKind::Document, "documents", "child_id = ?1", id)?;
         let guardians = entities::strings(
             self.conn,
@@ -181,11 +214,7 @@ impl Eraser<'_> {
             id,
         )?;
         for p in entities::strings(self.conn, only, id)? {
-            self.files.extend(entities::strings(
-                self.conn,
-                "SELECT file_name FROM photos WHERE id = ?1",
-                &p,
-            )?);
+            self.collect_files("SELECT file_name FROM photos WHERE id = ?1", &p)?;
             self.delete("DELETE FROM photo_children WHERE photo_id = ?1", &p)?;
             self.purge(EntityKind::Photo, "photos", "id = ?1", &p)?;
         }
@@ -261,6 +290,85 @@ impl Eraser<'_> {
         self.forget_login(id, &contacts)?;
         self.purge(EntityKind::Staff, "staff", "id = ?1", id)
     }
+
+    /// Everything about a kindergarten: its children with all their content, its staff, its
+    /// guardians (those with a child left in another kindergarten move there), its
+    /// kindergarten-wide content, its departments and the kindergarten itself.
+    fn kindergarten(&mut self, id: &str) -> AppResult<()> {
+        for child in self.ids("SELECT id FROM children WHERE kindergarten_id = ?1", id)? {
+            self.child(&child)?;
+        }
+        for staff in self.ids("SELECT id FROM staff WHERE kindergarten_id = ?1", id)? {
+            self.delete("DELETE FROM access_log WHERE person_id = ?1", &staff)?;
+            self.staff(&staff)?;
+        }
+        let alone = "SELECT id FROM guardians WHERE kindergarten_id = ?1
+                     AND id NOT IN (SELECT guardian_id FROM guardian_children)";
+        for guardian in self.ids(alone, id)? {
+            self.delete("DELETE FROM access_log WHERE person_id = ?1", &guardian)?;
+            self.guardian(&guardian)?;
+        }
+        self.move_remaining_guardians(id)?;
+        self.drop_sessions("kindergarten_id = ?1", id)?;
+        self.kindergarten_content(id)?;
+        self.purge(
+            EntityKind::Department,
+            "departments",
+            "kindergarten_id = ?1",
+            id,
+        )?;
+        self.purge(EntityKind::Kindergarten, "kindergartens", "id = ?1", id)
+    }
+
+    fn ids(&self, sql: &str, param: &str) -> AppResult<Vec<String>> {
+        entities::strings(self.conn, sql, param)
+    }
+
+    /// Guardians of the kindergarten who still have a child elsewhere belong to that
+    /// kindergarten from now on.
+    fn move_remaining_guardians(&mut self, id: &str) -> AppResult<()> {
+        let moved = self.ids("SELECT id FROM guardians WHERE kindergarten_id = ?1", id)?;
+        self.anonymise(
+            "UPDATE guardians SET kindergarten_id = (SELECT c.kindergarten_id FROM guardian_children gc
+               JOIN children c ON c.id = gc.child_id WHERE gc.guardian_id = guardians.id LIMIT 1)
+             WHERE kindergarten_id = ?1",
+            id,
+        )?;
+        for g in moved {
+            feed::touch(self.conn, EntityKind::Guardian, &g)?;
+        }
+        Ok(())
+    }
+
+    /// Broadcasts and threads, events, photos and documents of the whole kindergarten.
+    fn kindergarten_content(&mut self, id: &str) -> AppResult<()> {
+        self.purge_threads("kindergarten_id = ?1", id)?;
+        self.purge(
+            EntityKind::CalendarEvent,
+            "calendar_events",
+            "kindergarten_id = ?1",
+            id,
+        )?;
+        self.collect_files(
+            "SELECT file_name FROM photos WHERE kindergarten_id = ?1",
+            id,
+        )?;
+        self.delete(
+            "DELETE FROM photo_children WHERE photo_id IN (SELECT id FROM photos WHERE kindergarten_id = ?1)",
+            id,
+        )?;
+        self.purge(EntityKind::Photo, "photos", "kindergarten_id = ?1", id)?;
+        self.collect_files(
+            "SELECT file_name FROM documents WHERE kindergarten_id = ?1",
+            id,
+        )?;
+        self.purge(
+            EntityKind::Document,
+            "documents",
+            "kindergarten_id = ?1",
+            id,
+        )
+    }
 }
 
 /// The kindergarten a person belongs to (staff may only erase people of their own).
@@ -289,23 +397,24 @@ pub fn erase(
     {
         return Err(AppError::not_found());
     }
-    let mut e = Eraser {
-        conn,
-        rows_deleted: 0,
-        rows_anonymised: 0,
-        files: Vec::new(),
-    };
+    let mut e = Eraser::new(conn);
     match person {
         Person::Child(id) => e.child(id.as_str())?,
         Person::Guardian(id) => e.guardian(id.as_str())?,
         Person::Staff(id) => e.staff(id.as_str())?,
     }
-    let report = ErasureReport {
-        rows_deleted: e.rows_deleted,
-        files_deleted: 0,
-        rows_anonymised: e.rows_anonymised,
-    };
-    Ok((report, e.files))
+    Ok(e.finish())
+}
+
+/// Deletes everything about a kindergarten (after its contract ended) in the caller's
+/// transaction; returns the report and the files to delete after commit.
+pub fn erase_kindergarten(
+    conn: &Connection,
+    kindergarten_id: &str,
+) -> AppResult<(ErasureReport, Vec<String>)> {
+    let mut e = Eraser::new(conn);
+    e.kindergarten(kindergarten_id)?;
+    Ok(e.finish())
 }
 
 /// `POST /v1/staff/erasures`.

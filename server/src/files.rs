@@ -96,13 +96,17 @@ pub async fn store(dir: &Path, bytes: &[u8]) -> AppResult<String> {
 
 /// Deletes stored files (after the transaction that forgot them committed); returns how many.
 pub async fn delete_files(dir: PathBuf, names: Vec<String>) -> u64 {
-    let mut n = 0;
-    for name in names {
-        if tokio::fs::remove_file(dir.join(&name)).await.is_ok() {
-            n += 1;
-        }
-    }
-    n
+    tokio::task::spawn_blocking(move || delete_files_now(&dir, &names))
+        .await
+        .unwrap_or(0)
+}
+
+/// Deletes stored files on the current thread; returns how many.
+pub fn delete_files_now(dir: &Path, names: &[String]) -> u64 {
+    names
+        .iter()
+        .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
+        .count() as u64
 }
 
 /// Runs a staff write that records an uploaded file; the file is removed if the write fails.

@@ -2,7 +2,8 @@
 //!
 //! It implements the wire contract of `kidplan-api` (parent endpoints, the sync feed, staff
 //! endpoints, push registrations, the telemetry collector) and the server-side privacy
-//! promises: erasure without traces, 14-day IP log, content-free pushes, only recipient and
+//! promises: erasure without traces, deletion of a kindergarten one month after its
+//! contract ends, 14-day IP log, content-free pushes, only recipient and
 //! text to email/SMS providers, anonymous telemetry counters.
 //!
 //! The library API ([`ServerConfig`], [`RunningServer`], [`Clock`], [`seed::demo`]) lets the
@@ -13,6 +14,7 @@ mod app;
 pub mod auth;
 pub mod clock;
 mod command;
+pub mod contract;
 pub mod db;
 mod entities;
 pub mod erasure;
@@ -57,4 +59,17 @@ pub fn mint_access_token(
         chrono::Utc::now().timestamp_millis(),
         ttl_s,
     )
+}
+
+/// Records the last day of a kindergarten's contract in a database file: used by the hidden
+/// `contract-end` subcommand (the operator's action). Maintenance deletes the kindergarten's
+/// data once a calendar month after that day is over.
+pub fn end_contract(
+    db_file: &std::path::Path,
+    kindergarten_id: &str,
+    last_day: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    let db = db::Db::open(db_file)?;
+    let conn = db.lock();
+    contract::end_contract(&conn, kindergarten_id, last_day)
 }

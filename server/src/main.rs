@@ -54,6 +54,18 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_s: i64,
     },
+    /// Record the last day of a kindergarten's contract (operator action); maintenance deletes
+    /// the kindergarten's data once a calendar month after that day is over.
+    #[command(hide = true)]
+    ContractEnd {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        kindergarten: String,
+        /// Last day of the contract, YYYY-MM-DD.
+        #[arg(long)]
+        on: chrono::NaiveDate,
+    },
     /// Print the last login code sent to a contact, from the outbox (test tooling, e.g. the
     /// Kotlin tests).
     #[command(hide = true)]
@@ -115,6 +127,14 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 kidplan_server::mint_access_token(&db, &contact, ttl_s)?
             );
+        }
+        Command::ContractEnd {
+            db,
+            kindergarten,
+            on,
+        } => {
+            kidplan_server::end_contract(&db, &kindergarten, on)?;
+            println!("contract of {kindergarten} ends on {on}");
         }
         Command::LoginCode {
             contact,

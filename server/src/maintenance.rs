@@ -1,10 +1,12 @@
-//! Periodic jobs: retention limits and expiry. Run hourly by `serve` and on demand by
+//! Periodic jobs: retention limits, expiry and the deletion of kindergartens whose contract
+//! ended more than a month ago ([`crate::contract`]). Run hourly by `serve` and on demand by
 //! [`crate::RunningServer::run_maintenance`].
 
 use crate::access::ACCESS_LOG_DAYS;
 use crate::auth::SESSION_IDLE_DAYS;
 use kidplan_api::push::REGISTRATION_TTL_DAYS;
 use rusqlite::Connection;
+use std::path::Path;
 
 const DAY_MS: i64 = 86_400_000;
 /// Days a stored command answer is kept for replays.
@@ -19,11 +21,33 @@ pub struct MaintenanceReport {
     pub push_registrations: usize,
     pub expired_auth: usize,
     pub other: usize,
+    /// Kindergartens deleted after their contract ended.
+    pub kindergartens: usize,
+    /// Rows those deletions removed or anonymised.
+    pub kindergarten_rows: u64,
+    /// Stored files those deletions removed from `files_dir`.
+    pub files: u64,
 }
 
-/// Runs every job at time `now` (ms) in one transaction.
-pub fn run(conn: &mut Connection, now: i64) -> rusqlite::Result<MaintenanceReport> {
+/// Runs every job at time `now` (ms) in one transaction; when a kindergarten was deleted, the
+/// WAL is checkpointed and truncated and its files are removed from `files_dir`.
+pub fn run(conn: &mut Connection, files_dir: &Path, now: i64) -> anyhow::Result<MaintenanceReport> {
     let tx = conn.transaction()?;
+    let mut report = retention(&tx, now)?;
+    let purged = crate::contract::purge_ended(&tx, now)
+        .map_err(|e| anyhow::anyhow!("contract purge failed: {}", e.body.message))?;
+    tx.commit()?;
+    if purged.kindergartens > 0 {
+        crate::db::checkpoint_truncate(conn)?;
+        report.kindergartens = purged.kindergartens;
+        report.kindergarten_rows = purged.rows;
+        report.files = crate::files::delete_files_now(files_dir, &purged.files);
+    }
+    Ok(report)
+}
+
+/// The retention limits and expiry at time `now` (ms).
+fn retention(tx: &Connection, now: i64) -> rusqlite::Result<MaintenanceReport> {
     let before = |days: i64| now - days * DAY_MS;
     let mut report = MaintenanceReport {
         access_log: tx.execute(
@@ -55,6 +79,5 @@ pub fn run(conn: &mut Connection, now: i64) -> rusqlite::Result<MaintenanceRepor
         "DELETE FROM push_outbox WHERE created_at < ?1",
         [before(OUTBOX_DAYS)],
     )?;
-    tx.commit()?;
     Ok(report)
 }

@@ -261,9 +261,71 @@ pub fn find_code(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The kind of a provider failure, for logs. The error's text is never logged: a provider's
+/// error may quote its URL, the recipient or the message.
+pub fn error_category(e: &anyhow::Error) -> &'static str {
+    use std::io::ErrorKind;
+    for cause in e.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                ErrorKind::TimedOut => "timeout",
+                ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected => "connection",
+                _ => "io",
+            };
+        }
+        if cause.downcast_ref::<rusqlite::Error>().is_some() {
+            return "outbox";
+        }
+    }
+    "provider"
+}
+
+/// Logs that a request was not handed to `provider`: its name and the error category only.
+pub fn log_failure(provider: &str, e: &anyhow::Error) {
+    tracing::warn!(
+        provider,
+        category = error_category(e),
+        "provider request failed"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_failures_log_name_and_category_never_the_error_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .finish();
+        let secret = "https://api.example.net/v3/send?to=leak.me@example.org";
+        let timeout = anyhow::Error::new(std::io::Error::new(std::io::ErrorKind::TimedOut, secret))
+            .context(format!("POST {secret}"));
+        tracing::subscriber::with_default(subscriber, || {
+            log_failure("mailgun", &anyhow::anyhow!("400 from {secret}"));
+            log_failure("fcm", &timeout);
+        });
+        let text = std::fs::read_to_string(&log).expect("log");
+        assert!(
+            text.contains("provider=\"mailgun\" category=\"provider\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("provider=\"fcm\" category=\"timeout\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("leak.me") && !text.contains("api.example.net"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn mailgun_body_round_trips_text() {

@@ -134,7 +134,7 @@ pub async fn dispatch(st: &AppState, pushes: Vec<ProviderRequest>) {
     let done = tokio::task::spawn_blocking(move || {
         for p in &pushes {
             if let Err(e) = sender.send(p) {
-                tracing::warn!(error = %e, provider = p.provider, "push not sent");
+                crate::providers::log_failure(p.provider, &e);
             }
         }
     })

@@ -6,6 +6,7 @@ use crate::auth::{Contact, RateLimits};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::extract::ConnMeta;
+use crate::maintenance::MaintenanceReport;
 use crate::providers::{
     self, EmailSender, OutboxMessage, OutboxSender, PushSender, RecordedPush, SmsSender,
 };
@@ -145,7 +146,7 @@ impl RunningServer {
         });
         let maintenance = cfg
             .maintenance_every
-            .map(|every| spawn_maintenance(db.clone(), cfg.clock.clone(), every));
+            .map(|every| spawn_maintenance(db.clone(), cfg.clock.clone(), cfg.files_path(), every));
         tracing::info!(%addr, "kidplan-server listening");
         Ok(RunningServer {
             addr,
@@ -208,10 +209,19 @@ impl RunningServer {
     }
 
     /// Runs the periodic jobs now (retention of IP log, push registrations, expired codes and
-    /// tokens).
-    pub fn run_maintenance(&self) -> anyhow::Result<()> {
-        crate::maintenance::run(&mut self.db.lock(), self.clock.now_ms())?;
-        Ok(())
+    /// tokens; deletion of kindergartens whose contract ended more than a month ago).
+    pub fn run_maintenance(&self) -> anyhow::Result<MaintenanceReport> {
+        crate::maintenance::run(&mut self.db.lock(), &self.files_dir, self.clock.now_ms())
+    }
+
+    /// Records the last day of a kindergarten's contract (the operator's action); its data is
+    /// deleted by maintenance once a calendar month after that day is over.
+    pub fn end_contract(
+        &self,
+        kindergarten_id: &str,
+        last_day: chrono::NaiveDate,
+    ) -> anyhow::Result<()> {
+        crate::contract::end_contract(&self.db.lock(), kindergarten_id, last_day)
     }
 
     /// The fault switchboard.
@@ -240,20 +250,23 @@ impl RunningServer {
     }
 }
 
-fn spawn_maintenance(db: Db, clock: Clock, every: Duration) -> JoinHandle<()> {
+fn spawn_maintenance(db: Db, clock: Clock, files_dir: PathBuf, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let (db, now) = (db.clone(), clock.now_ms());
-            let run =
-                tokio::task::spawn_blocking(move || crate::maintenance::run(&mut db.lock(), now))
-                    .await;
+            let (db, files_dir, now) = (db.clone(), files_dir.clone(), clock.now_ms());
+            let run = tokio::task::spawn_blocking(move || {
+                crate::maintenance::run(&mut db.lock(), &files_dir, now)
+            })
+            .await;
             match run {
                 Ok(Ok(r)) => tracing::info!(
                     access_log = r.access_log,
                     push = r.push_registrations,
+                    kindergartens = r.kindergartens,
+                    files = r.files,
                     "maintenance done"
                 ),
                 _ => tracing::warn!("maintenance failed"),

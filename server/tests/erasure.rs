@@ -42,55 +42,6 @@ fn capture_logs() -> LogBuffer {
     buf
 }
 
-/// Every value of every table, as text (blobs lossily).
-fn dump_tables(db: &std::path::Path) -> String {
-    let conn = Connection::open(db).expect("open");
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("tables")
-        .flatten()
-        .collect();
-    let mut out = String::new();
-    for t in tables {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM \"{t}\""))
-            .expect("select");
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).expect("rows");
-        while let Ok(Some(row)) = rows.next() {
-            for i in 0..n {
-                let v: rusqlite::types::Value = row.get(i).expect("value");
-                let s = match v {
-                    rusqlite::types::Value::Text(s) => s,
-                    rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
-                    other => format!("{other:?}"),
-                };
-                out.push_str(&format!("{t}: {s}\n"));
-            }
-        }
-    }
-    out
-}
-
-fn raw_bytes(path: &std::path::Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn files_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for e in std::fs::read_dir(dir).expect("files dir").flatten() {
-        all.extend(raw_bytes(&e.path()));
-        all.extend(e.file_name().to_string_lossy().as_bytes());
-    }
-    all
-}
-
 #[tokio::test]
 async fn erasing_the_canary_leaves_no_trace() {
     let logs = capture_logs();

@@ -6,6 +6,7 @@ use kidplan_api::auth::Session;
 use kidplan_api::sync::{Change, SyncPage};
 use kidplan_server::{Clock, RunningServer, ServerConfig, demo};
 use reqwest::Method;
+use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -217,6 +218,58 @@ pub async fn into_resp(r: reqwest::Response) -> Resp {
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Every value of every table of a database file, as text (blobs lossily).
+pub fn dump_tables(db: &std::path::Path) -> String {
+    let conn = Connection::open(db).expect("open");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .flatten()
+        .collect();
+    let mut out = String::new();
+    for t in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).expect("rows");
+        while let Ok(Some(row)) = rows.next() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = row.get(i).expect("value");
+                let s = match v {
+                    rusqlite::types::Value::Text(s) => s,
+                    rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+                    other => format!("{other:?}"),
+                };
+                out.push_str(&format!("{t}: {s}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// A file's bytes (empty when it does not exist).
+pub fn raw_bytes(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+/// True when `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The bytes and names of every file in a directory.
+pub fn files_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).expect("files dir").flatten() {
+        all.extend(raw_bytes(&e.path()));
+        all.extend(e.file_name().to_string_lossy().as_bytes());
+    }
+    all
 }
 
 /// Today (UTC) plus `n` days, as `YYYY-MM-DD`.
