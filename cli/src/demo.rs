@@ -261,6 +261,13 @@ impl Demo {
 
     // ----- 2 -----
     async fn first_sync(&mut self) -> Result<Outcome> {
+        // At the kindergarten the first child is checked in at the door, so today's
+        // attendance below has something to show.
+        self.staff()
+            .await?
+            .check_in(demo::GUARDIAN_CHILD_IDS[0])
+            .await?;
+        output::kindergarten("Randi checks Emma in at the door");
         let t = Instant::now();
         let r = commands::sync_with_progress(&self.kp, "first sync").await?;
         output::ok(format!(

@@ -5,9 +5,9 @@
 
 use anyhow::{Context, Result, bail};
 use kidplan_api::auth::{RequestCode, Session, VerifyCode};
-use kidplan_api::model::{Absence, Message};
+use kidplan_api::model::{Absence, Attendance, Message};
 use kidplan_api::paths;
-use kidplan_api::staff::StaffMessage;
+use kidplan_api::staff::{AttendanceAction, RecordAttendance, StaffMessage};
 use kidplan_server::RunningServer;
 use serde_json::json;
 
@@ -81,6 +81,18 @@ impl Staff {
         self.post(
             &paths::fill(paths::STAFF_ABSENCE_ACK, &[("id", id)]),
             json!({}),
+        )
+        .await
+    }
+
+    /// `POST /v1/staff/attendance/{child_id}`: checks a child in at the door.
+    pub async fn check_in(&self, child_id: &str) -> Result<Attendance> {
+        let body = serde_json::to_value(RecordAttendance {
+            action: AttendanceAction::CheckIn,
+        })?;
+        self.post(
+            &paths::fill(paths::STAFF_ATTENDANCE, &[("child_id", child_id)]),
+            body,
         )
         .await
     }

@@ -161,6 +161,8 @@ fn demo_runs_to_the_end_in_bokmal() {
         "Emma Nordmann",
         "Jakob Nordmann",
         "Attendance today",
+        "Randi checks Emma in at the door",
+        "in the kindergarten since",
         "Latest in Emma's log (barnelogg)",
         // 3. offline absence: pending, then sent, acknowledged, push → notification (nb)
         "the server is stopped",
