@@ -3,11 +3,12 @@
 //! outbox of login codes, and call staff or raw parent endpoints.
 
 use anyhow::{Context, anyhow};
+use kidplan_api::ChildId;
 use kidplan_api::auth::{RequestCode, Session, VerifyCode};
 use kidplan_api::paths;
 use kidplan_api::push::Locale;
 use kidplan_api::telemetry::Platform;
-use kidplan_core::{Account, Config, Kidplan, SecretStore, Tuning};
+use kidplan_core::{Account, Config, Kidplan, MemorySecretStore, SecretStore, Tuning};
 use kidplan_server::{RunningServer, ServerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,6 +109,40 @@ pub async fn guardian_core(
     let account = login(&kp, server, demo::GUARDIAN_EMAIL).await?;
     kp.sync().await?;
     Ok((kp, account))
+}
+
+/// The usual start of an end-to-end test: a fresh seeded server and a device (memory secret
+/// store) logged in as the demo guardian and synced once. [`Device::start`] returns the device
+/// (its directories, secrets and account; keep it alive for the test) with the server and the core.
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub secrets: Arc<MemorySecretStore>,
+    pub account: Account,
+    pub server_dir: tempfile::TempDir,
+}
+
+impl Device {
+    pub async fn start(tuning: Tuning) -> anyhow::Result<(Device, RunningServer, Arc<Kidplan>)> {
+        let (server_dir, server) = temp_server().await?;
+        let dir = tempfile::tempdir()?;
+        let secrets = MemorySecretStore::new();
+        let (kp, account) = guardian_core(dir.path(), &server, secrets.clone(), tuning).await?;
+        let device = Device {
+            dir,
+            secrets,
+            account,
+            server_dir,
+        };
+        Ok((device, server, kp))
+    }
+}
+
+/// The first child in a device's cache.
+pub fn first_child(kp: &Kidplan) -> anyhow::Result<ChildId> {
+    kp.children()?
+        .first()
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!("no child"))
 }
 
 /// A raw HTTP session (staff tools, or a second view of a guardian for comparisons).

@@ -36,11 +36,7 @@ async fn killed_at_random_moments_the_cache_survives_and_nothing_is_lost_or_doub
         )?;
         let account = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
         kp.sync().await?;
-        let child = kp
-            .children()?
-            .first()
-            .map(|c| c.id.clone())
-            .ok_or_else(|| anyhow::anyhow!("no child"))?;
+        let child = first_child(&kp)?;
         (account, child)
     };
     let secrets = FileSecretStore::new(&dir)?;

@@ -25,22 +25,11 @@ async fn server_absences(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_report_shows_pending_then_is_sent_exactly_once() -> anyhow::Result<()> {
-    let (sdir, server) = temp_server().await?;
+    let (dev, server, kp) = Device::start(fast_tuning()).await?;
+    let sdir = &dev.server_dir;
     let addr = server.addr();
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )
-    .await?;
     let before = server_absences(&server, "none").await?.1;
-    let child = kp
-        .children()?
-        .first()
-        .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow::anyhow!("no child"))?;
+    let child = first_child(&kp)?;
 
     server.stop().await;
     let first = Day::today().plus_days(10);
@@ -93,21 +82,9 @@ async fn offline_report_shows_pending_then_is_sent_exactly_once() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_response_retry_leaves_exactly_one_record() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )
-    .await?;
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
     let before = server_absences(&server, "none").await?.1;
-    let child = kp
-        .children()?
-        .first()
-        .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow::anyhow!("no child"))?;
+    let child = first_child(&kp)?;
 
     // The server commits the report, then the connection drops before the answer.
     server.faults().inject(Fault {
@@ -168,11 +145,7 @@ async fn truncated_sync_page_is_a_typed_error_and_keeps_the_previous_page() -> a
     login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
     let first = kp.sync().await?;
     assert!(first.pages > 1, "{first:?}");
-    let child = kp
-        .children()?
-        .first()
-        .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow::anyhow!("no child"))?;
+    let child = first_child(&kp)?;
     let notes = |kp: &kidplan_core::Kidplan| -> anyhow::Result<usize> {
         Ok(kp
             .log_entries(child.clone(), None, 100)?

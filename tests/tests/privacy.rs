@@ -10,7 +10,7 @@ use kidplan_api::privacy::{
 };
 use kidplan_api::staff::HandlePrivacyRequest;
 use kidplan_api::{ChildId, Day};
-use kidplan_core::{MemorySecretStore, Tuning};
+use kidplan_core::Tuning;
 use kidplan_tests::*;
 
 fn no_background() -> Tuning {
@@ -23,15 +23,7 @@ fn no_background() -> Tuning {
 /// Access and portability: one JSON file with everything the server holds plus what the
 /// device has not sent yet; counts as summarised; private file mode.
 async fn export_holds_everything() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        no_background(),
-    )
-    .await?;
+    let (_dev, server, kp) = Device::start(no_background()).await?;
     let child = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
     let day = Day::today().plus_days(4);
     // Queued, not sent (no background sender, no sync).
@@ -131,15 +123,7 @@ async fn right_to_portability_is_the_machine_readable_export() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )
-    .await?;
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
     kp.update_contact(
         None,
         Some("+4798765432".into()),
@@ -165,15 +149,7 @@ async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
 /// Erasure, restriction, objection: a request, handled by the kindergarten, answered on the
 /// device after a sync.
 async fn requested_right(right: PrivacyRight) -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )
-    .await?;
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
     let id = kp.request_privacy(right, Some("Gjelder bildene fra turen".into()))?;
     let mine = kp.privacy_requests()?;
     let local = mine

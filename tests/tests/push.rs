@@ -86,10 +86,8 @@ fn assert_content_free(server: &RunningServer, personal: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_lifecycle_and_content_free_payloads() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let secrets = MemorySecretStore::new();
-    let (kp, _) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
+    let (dev, server, kp) = Device::start(fast_tuning()).await?;
+    let secrets = dev.secrets.clone();
     let child = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
 
     // Register: one registration, keyed by a random id that is not the token.
@@ -258,15 +256,7 @@ async fn an_offline_unregister_is_finished_by_a_later_sync_or_open() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handle_push_builds_the_notification_from_the_cache() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let (kp, _) = guardian_core(
-        cdir.path(),
-        &server,
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )
-    .await?;
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
     kp.set_push_token(PushProvider::Fcm, "tok-h".into()).await?;
     let child_id = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
     let child = kp

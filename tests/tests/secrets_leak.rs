@@ -84,11 +84,7 @@ async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<(
     let account = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
     let id = account.id.as_str().to_owned();
     kp.sync().await?;
-    let child = kp
-        .children()?
-        .first()
-        .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow::anyhow!("no child"))?;
+    let child = first_child(&kp)?;
     let day = Day::today().plus_days(30);
     kp.report_absence(
         child.clone(),

@@ -5,15 +5,15 @@
 use kidplan_api::auth::{RefreshRequest, Session};
 use kidplan_api::paths;
 use kidplan_core::secrets::keys;
-use kidplan_core::{KidplanError, MemorySecretStore, PhotoSize, SecretStore};
+use kidplan_core::{KidplanError, PhotoSize, SecretStore};
 use kidplan_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_reuse_expires_the_session_and_wipes_local_data() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let secrets = MemorySecretStore::new();
-    let (kp, account) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
+    let (dev, server, kp) = Device::start(fast_tuning()).await?;
+    let cdir = &dev.dir;
+    let secrets = dev.secrets.clone();
+    let account = dev.account.clone();
     assert!(!kp.children()?.is_empty());
     let acc_dir = kidplan_core::store::account_dir(cdir.path(), account.id.as_str());
     assert!(acc_dir.exists());
@@ -70,10 +70,10 @@ async fn refresh_token_reuse_expires_the_session_and_wipes_local_data() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_one_refresh() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let secrets = MemorySecretStore::new();
-    let (kp, account) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
+    let (dev, server, kp) = Device::start(fast_tuning()).await?;
+    let cdir = &dev.dir;
+    let secrets = dev.secrets.clone();
+    let account = dev.account.clone();
     let photos = kp.photos()?;
     let docs = kp.documents()?;
     // Force a refresh on the next calls: a fresh core without an access token.
@@ -110,10 +110,10 @@ async fn concurrent_calls_share_one_refresh() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_revokes_and_wipes_and_accounts_switch() -> anyhow::Result<()> {
-    let (_sdir, server) = temp_server().await?;
-    let cdir = tempfile::tempdir()?;
-    let secrets = MemorySecretStore::new();
-    let (kp, first) = guardian_core(cdir.path(), &server, secrets.clone(), fast_tuning()).await?;
+    let (dev, server, kp) = Device::start(fast_tuning()).await?;
+    let cdir = &dev.dir;
+    let secrets = dev.secrets.clone();
+    let first = dev.account.clone();
     let first_children = kp.children()?;
     let second = login(&kp, &server, demo::SECOND_GUARDIAN_EMAIL).await?;
     assert_ne!(first.id, second.id);
