@@ -80,3 +80,27 @@ pub struct DataExport {
     pub photos: Vec<Photo>,
     pub documents: Vec<Document>,
 }
+
+impl DataExport {
+    /// An export of `guardian` made at `exported_at`, every other section empty.
+    pub fn empty(guardian: Guardian, exported_at: Timestamp) -> Self {
+        Self {
+            schema_version: EXPORT_SCHEMA_VERSION,
+            exported_at,
+            guardian,
+            children: vec![],
+            relations: vec![],
+            log_entries: vec![],
+            threads: vec![],
+            messages: vec![],
+            absences: vec![],
+            holidays: vec![],
+            consents: vec![],
+            pickup_persons: vec![],
+            notification_preferences: None,
+            privacy_requests: vec![],
+            photos: vec![],
+            documents: vec![],
+        }
+    }
+}

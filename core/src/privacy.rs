@@ -216,10 +216,8 @@ mod tests {
     use kidplan_api::model::Guardian;
 
     fn export() -> DataExport {
-        DataExport {
-            schema_version: EXPORT_SCHEMA_VERSION,
-            exported_at: Timestamp(0),
-            guardian: Guardian {
+        DataExport::empty(
+            Guardian {
                 id: "g1".into(),
                 first_name: "Kari".into(),
                 last_name: "Nordmann".into(),
@@ -228,20 +226,8 @@ mod tests {
                 address: None,
                 postal_code: None,
             },
-            children: vec![],
-            relations: vec![],
-            log_entries: vec![],
-            threads: vec![],
-            messages: vec![],
-            absences: vec![],
-            holidays: vec![],
-            consents: vec![],
-            pickup_persons: vec![],
-            notification_preferences: None,
-            privacy_requests: vec![],
-            photos: vec![],
-            documents: vec![],
-        }
+            Timestamp(0),
+        )
     }
 
     #[test]

@@ -515,24 +515,7 @@ pub async fn export(State(st): State<AppState>, g: GuardianCaller) -> AppResult<
         .call(move |conn| {
             let view = GuardianView::load(conn, &gid)?;
             let guardian = found(entities::guardian(conn, &gid, Some(&view))?)?;
-            let mut e = DataExport {
-                schema_version: EXPORT_SCHEMA_VERSION,
-                exported_at: kidplan_api::Timestamp(now),
-                guardian,
-                children: vec![],
-                relations: vec![],
-                log_entries: vec![],
-                threads: vec![],
-                messages: vec![],
-                absences: vec![],
-                holidays: vec![],
-                consents: vec![],
-                pickup_persons: vec![],
-                notification_preferences: None,
-                privacy_requests: vec![],
-                photos: vec![],
-                documents: vec![],
-            };
+            let mut e = DataExport::empty(guardian, kidplan_api::Timestamp(now));
             for change in feed::snapshot(conn, &view)? {
                 let Some(data) = change.data.as_ref() else {
                     continue;
