@@ -156,6 +156,30 @@ fn seed(path: &std::path::Path, key: &str) -> Result<(), KidplanError> {
     Ok(())
 }
 
+/// The floor of applying the same pages: each change's JSON written with one prepared
+/// `INSERT OR REPLACE` into an identically shaped table, one transaction per page, on a fresh
+/// database with the same kind of key (no decoding, no index columns, no outbox check).
+fn floor_apply(path: &std::path::Path, key: &str, pages: &[SyncPage]) -> rusqlite::Result<()> {
+    let mut c = Connection::open(path)?;
+    c.execute_batch(&format!(
+        "PRAGMA key = \"x'{key}'\"; PRAGMA journal_mode = WAL; PRAGMA secure_delete = ON;
+         PRAGMA synchronous = NORMAL;
+         CREATE TABLE rows (id TEXT PRIMARY KEY, data TEXT NOT NULL);"
+    ))?;
+    for page in pages {
+        let tx = c.transaction()?;
+        {
+            let mut st = tx.prepare("INSERT OR REPLACE INTO rows (id, data) VALUES (?1, ?2)")?;
+            for ch in &page.changes {
+                let data = ch.data.as_ref().map(|d| d.to_string()).unwrap_or_default();
+                st.execute(rusqlite::params![ch.id, data])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// The core's path: open + decoded home-screen reads. Returns rows read (to defeat dead-code
 /// elimination and to check both paths read the same amount).
 fn core_home(path: &std::path::Path, key: &str) -> Result<usize, KidplanError> {
@@ -237,9 +261,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = store::new_key();
     let t = Instant::now();
     seed(&path, &key)?;
+    let apply = t.elapsed();
+    let t = Instant::now();
+    floor_apply(&dir.path().join("floor.db"), &key, &pages())?;
+    let apply_floor = t.elapsed();
     println!(
-        "seeded {LOG_ENTRIES} log entries + {MESSAGES} messages in {THREADS} threads through sync::apply_page in {:.0} ms",
-        ms(t.elapsed())
+        "apply {LOG_ENTRIES} log entries + {MESSAGES} messages in {THREADS} threads (sync::apply_page): {:.0} ms",
+        ms(apply)
+    );
+    println!(
+        "apply floor (raw prepared INSERT of the same JSON, one transaction per page): {:.0} ms; ratio {:.2}",
+        ms(apply_floor),
+        apply.as_secs_f64() / apply_floor.as_secs_f64()
     );
 
     let pass = dir.path().join("pass.db");

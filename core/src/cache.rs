@@ -248,22 +248,21 @@ pub fn upsert(c: &Connection, e: &Entity, me: &str, fx: &mut Effects) -> Result<
         return Ok(());
     };
     let (id, cols, data) = shape(e, me).map_err(|_| crate::error::KidplanError::Internal)?;
-    c.execute(
-        &format!(
-            "INSERT OR REPLACE INTO {t} (id, child_id, ref_id, who, at, at2, flag, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        ),
-        params![
-            id,
-            cols.child_id,
-            cols.ref_id,
-            cols.who,
-            cols.at,
-            cols.at2,
-            cols.flag,
-            data
-        ],
-    )?;
+    // Called once per change while a sync page is applied: keep the statement prepared.
+    c.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {t} (id, child_id, ref_id, who, at, at2, flag, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        id,
+        cols.child_id,
+        cols.ref_id,
+        cols.who,
+        cols.at,
+        cols.at2,
+        cols.flag,
+        data
+    ])?;
     fx.touch(collection(e.kind()));
     if e.kind() == EntityKind::Message {
         fx.touch(Collection::Threads);

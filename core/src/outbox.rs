@@ -224,14 +224,15 @@ pub fn next_due(c: &Connection) -> Result<Option<i64>> {
 
 /// Whether a pending item will still change this entity (sync must not overwrite it).
 pub fn has_pending_for(c: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
-    Ok(c.query_row(
+    // Called once per change while a sync page is applied: keep the statement prepared.
+    let mut st = c.prepare_cached(
         "SELECT 1 FROM outbox WHERE status = 'pending' AND entity_id = ?1 AND response_kind = ?2
          LIMIT 1",
-        [id, kind.as_str()],
-        |_| Ok(()),
-    )
-    .optional()?
-    .is_some())
+    )?;
+    Ok(st
+        .query_row([id, kind.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// The local state of entities touched by the outbox: pending wins, else the latest rejection.

@@ -206,6 +206,8 @@ fn open_keyed(path: &Path, key_hex: &str) -> Result<Connection> {
     conn.execute_batch(
         "PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
     )?;
+    // Room for one upsert per entity table plus the reads, so a sync never re-prepares.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
