@@ -1,8 +1,6 @@
 //! Photos and documents: served only to guardians of the tagged children; uploads by staff.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::demo;
 use reqwest::Method;
 

@@ -1,8 +1,6 @@
 //! The test-only fault layer: each kind of fault does what it says.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::{Fault, FaultKind, demo};
 use reqwest::Method;
 use serde_json::json;

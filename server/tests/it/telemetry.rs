@@ -1,8 +1,6 @@
 //! The anonymous telemetry collector: counters only, published from 20 reports, no IP kept.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use rusqlite::Connection;
 use serde_json::{Value, json};

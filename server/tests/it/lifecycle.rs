@@ -1,9 +1,7 @@
 //! Stopping and starting again on the same data directory and address ("server offline, then
 //! back"), and the demo seed being deterministic.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::{Clock, RunningServer, ServerConfig, demo};
 use reqwest::Method;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! Parent commands: idempotent replay of each command type, validation errors with `field`,
 //! and state rules (an acknowledged absence cannot be edited).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_api::sync::EntityKind;
 use kidplan_server::demo;
 use reqwest::Method;

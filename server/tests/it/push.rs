@@ -1,9 +1,7 @@
 //! Push: registrations, content-free FCM/APNs payloads on the events guardians care about,
 //! preferences per child and category, urgent alerts always, token moves, unregistering.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::demo;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,9 +1,7 @@
 //! Bad input from the network: every answer is a 4xx with the JSON error body (never a 5xx,
 //! never a panic), and nothing already stored is lost.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::demo;
 use reqwest::Method;
 use serde_json::json;

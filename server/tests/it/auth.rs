@@ -1,8 +1,6 @@
 //! Login by one-time code through the outbox, burnt codes, rate limits, token rotation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_api::auth::Role;
 use kidplan_server::demo;
 use serde_json::json;

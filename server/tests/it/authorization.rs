@@ -2,9 +2,7 @@
 //! with the first family's ids gets 404 (or 403), changes nothing and leaks nothing; staff
 //! endpoints refuse guardians and staff of another kindergarten.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_api::sync::EntityKind;
 use kidplan_server::demo;
 use reqwest::Method;

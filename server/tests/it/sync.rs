@@ -1,9 +1,7 @@
 //! The sync feed: paging equals a snapshot, every entity kind appears, per-viewer rendering,
 //! tombstones on delete, and staff writes reaching the guardian's feed.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_api::sync::{ChangeOp, EntityKind};
 use kidplan_server::demo;
 use reqwest::Method;

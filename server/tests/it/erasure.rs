@@ -1,9 +1,7 @@
 //! Erasure: after erasing the canary child and the canary guardian, no canary string is left
 //! in any table, in any log line, in the database file or its WAL, or in the files directory.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::demo;
 use reqwest::Method;
 use rusqlite::Connection;

@@ -2,9 +2,7 @@
 //! unseen for 60 days, expired codes and tokens, and a kindergarten's data one calendar month
 //! after its contract ended.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kidplan_server::demo;
 use reqwest::Method;
 use rusqlite::Connection;

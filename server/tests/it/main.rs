@@ -1,0 +1,17 @@
+//! The server's HTTP tests, one test binary (one link instead of one per file): every request
+//! is real HTTP to a seeded `kidplan-server` on 127.0.0.1.
+
+mod common;
+
+mod auth;
+mod authorization;
+mod bad_input;
+mod commands;
+mod erasure;
+mod faults;
+mod files;
+mod lifecycle;
+mod push;
+mod retention;
+mod sync;
+mod telemetry;

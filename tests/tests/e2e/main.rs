@@ -1,0 +1,12 @@
+//! End-to-end tests, one test binary (one link instead of one per file): `kidplan-core` against
+//! a real `kidplan-server` on 127.0.0.1, with real SQLite files.
+
+mod crash_loop;
+mod erasure;
+mod faults;
+mod login_sync;
+mod privacy;
+mod push;
+mod secrets_leak;
+mod session;
+mod telemetry;
