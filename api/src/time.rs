@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 #[schema(value_type = i64)]
 pub struct Timestamp(pub i64);
 
+// Across the FFI an instant is its epoch milliseconds; the bindings' configuration
+// (`bindings/uniffi-bindgen.toml`) makes it `java.time.Instant` in Kotlin and `Date` in Swift.
 #[cfg(feature = "uniffi")]
 uniffi::custom_newtype!(Timestamp, i64);
 
@@ -66,6 +68,23 @@ pub struct Day(pub chrono::NaiveDate);
 pub struct DayParseError;
 
 impl Day {
+    /// The first year of a day the contract accepts in a request (a report, a registration, a
+    /// query): earlier days are no one's absence or holiday.
+    pub const FIRST_YEAR: i32 = 1900;
+    /// The last year of a day the contract accepts in a request.
+    pub const LAST_YEAR: i32 = 2199;
+
+    /// Whether the day lies in `FIRST_YEAR..=LAST_YEAR`, the days a request may name.
+    pub fn in_range(self) -> bool {
+        use chrono::Datelike;
+        (Self::FIRST_YEAR..=Self::LAST_YEAR).contains(&self.0.year())
+    }
+
+    /// The day a malformed day from a shell becomes (see the FFI conversion below): the first
+    /// day the calendar can hold, far outside [`Day::in_range`], so every call that takes a day
+    /// refuses it as invalid input naming its own field.
+    pub const UNREADABLE: Day = Day(chrono::NaiveDate::MIN);
+
     /// Builds a day from year, month and day of month.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Self> {
         chrono::NaiveDate::from_ymd_opt(y, m, d).map(Day)
@@ -116,10 +135,16 @@ impl std::fmt::Display for Day {
     }
 }
 
+// Across the FFI a day is its `YYYY-MM-DD` string; the bindings' configuration
+// (`bindings/uniffi-bindgen.toml`) makes it `java.time.LocalDate` in Kotlin and `DateComponents`
+// in Swift, so a shell hands over a real date. A string that is not a day (a year beyond four
+// digits, or a shell bypassing those types) lifts to [`Day::UNREADABLE`] instead of failing the
+// call inside uniffi: the call then answers `InvalidInput` naming the field, like any day out of
+// range.
 #[cfg(feature = "uniffi")]
 uniffi::custom_type!(Day, String, {
     lower: |d| d.to_string(),
-    try_lift: |s| Ok(s.parse::<Day>()?),
+    try_lift: |s| Ok(s.parse::<Day>().unwrap_or(Day::UNREADABLE)),
 });
 
 #[cfg(test)]
@@ -141,5 +166,14 @@ mod tests {
             assert!(serde_json::from_str::<Day>(bad).is_err(), "{bad}");
         }
         assert_eq!(d.plus_days(7).to_string(), "2026-12-02");
+    }
+
+    #[test]
+    fn only_days_of_the_accepted_years_are_in_range() {
+        assert!(Day::from_ymd(1900, 1, 1).is_some_and(Day::in_range));
+        assert!(Day::from_ymd(2199, 12, 31).is_some_and(Day::in_range));
+        assert!(!Day::from_ymd(1899, 12, 31).is_some_and(Day::in_range));
+        assert!(!Day::from_ymd(2200, 1, 1).is_some_and(Day::in_range));
+        assert!(!Day::UNREADABLE.in_range());
     }
 }

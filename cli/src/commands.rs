@@ -14,6 +14,7 @@ use kidplan_api::model::*;
 use kidplan_api::push::Locale;
 use kidplan_api::telemetry::Platform;
 use kidplan_api::{ChildId, Day, ThreadId};
+use kidplan_core::{AbsenceReport, HolidayRegistration};
 use kidplan_core::{Config, FileSecretStore, Kidplan, KidplanError, SyncReport, Tuning};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -187,9 +188,9 @@ pub fn short(id: &str) -> &str {
 /// Runs a sync, drawing progress on a terminal.
 pub async fn sync_with_progress(kp: &Kidplan, label: &str) -> Result<SyncReport, KidplanError> {
     let progress = output::Progress::new(label);
-    let handle = kp.subscribe(progress.clone());
+    let subscription = kp.subscribe(progress.clone());
     let r = kp.sync().await;
-    kp.unsubscribe(handle);
+    subscription.unsubscribe();
     progress.done();
     r
 }
@@ -536,7 +537,13 @@ pub async fn absence(g: &Global, cmd: AbsenceCmd) -> CliResult<()> {
             let c = child_by_query(&ctx, &child)?;
             let id = ctx
                 .kp
-                .report_absence(c.id.clone(), from, to, reason(r), note)
+                .report_absence(AbsenceReport {
+                    child_id: c.id.clone(),
+                    first_day: from,
+                    last_day: to,
+                    reason: reason(r),
+                    note,
+                })
                 .map_err(|e| ctx.fail(e))?;
             send_now(&ctx).await?;
             let state = ctx
@@ -640,7 +647,12 @@ pub async fn holiday(
     let c = child_by_query(&ctx, child)?;
     let id = ctx
         .kp
-        .register_holiday(c.id.clone(), from, to, note)
+        .register_holiday(HolidayRegistration {
+            child_id: c.id.clone(),
+            first_day: from,
+            last_day: to,
+            note,
+        })
         .map_err(|e| ctx.fail(e))?;
     send_now(&ctx).await?;
     out!(

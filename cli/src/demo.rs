@@ -16,6 +16,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use kidplan_api::model::*;
 use kidplan_api::push::PushProvider;
 use kidplan_api::{AbsenceId, Day, ThreadId};
+use kidplan_core::AbsenceReport;
 use kidplan_core::secrets::keys;
 use kidplan_core::{FileSecretStore, Kidplan, KidplanError, OutboxStatus, SecretStore};
 use kidplan_server::{RunningServer, ServerConfig, demo};
@@ -347,13 +348,13 @@ impl Demo {
             "Feber i natt, held seg heime.",
             "Fever last night, staying home.",
         );
-        let id = self.kp.report_absence(
-            child.id.clone(),
-            tomorrow,
-            tomorrow,
-            AbsenceReason::Sick,
-            Some(note.into()),
-        )?;
+        let id = self.kp.report_absence(AbsenceReport {
+            child_id: child.id.clone(),
+            first_day: tomorrow,
+            last_day: tomorrow,
+            reason: AbsenceReason::Sick,
+            note: Some(note.into()),
+        })?;
         output::ok(format!(
             "{} reported sick for tomorrow ({tomorrow}): saved on the device",
             child.first_name

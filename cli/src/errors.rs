@@ -71,6 +71,11 @@ pub fn describe(e: &KidplanError, server: &str, data_dir: &Path) -> String {
                 .into(),
             f => format!("the value of `{f}` is not accepted; check it and try again"),
         },
+        KidplanError::StorageCorrupt => format!(
+            "the local data in {} cannot be read (damaged, or its key is gone); log out and in \
+             again to start it afresh",
+            data_dir.display()
+        ),
         KidplanError::RateLimited { retry_after_s } => {
             format!("too many attempts; wait {retry_after_s} s and try again")
         }

@@ -20,9 +20,9 @@ use kidplan_api::model::*;
 use kidplan_api::sync::{Change, ChangeOp, EntityKind, SyncPage};
 use kidplan_api::*;
 use kidplan_core::cache::Effects;
+use kidplan_core::local::apply::{SyncReport, apply_page};
 use kidplan_core::store::{self, Store};
-use kidplan_core::sync::{SyncReport, apply_page};
-use kidplan_core::{error::KidplanError, reads};
+use kidplan_core::{error::Error, reads};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
@@ -142,7 +142,7 @@ fn pages() -> Vec<SyncPage> {
         .collect()
 }
 
-fn seed(path: &std::path::Path, key: &str) -> Result<(), KidplanError> {
+fn seed(path: &std::path::Path, key: &str) -> Result<(), Error> {
     let store = Store::open(path, key)?;
     for page in pages() {
         store.write(|tx| {
@@ -182,7 +182,7 @@ fn floor_apply(path: &std::path::Path, key: &str, pages: &[SyncPage]) -> rusqlit
 
 /// The core's path: open + decoded home-screen reads. Returns rows read (to defeat dead-code
 /// elimination and to check both paths read the same amount).
-fn core_home(path: &std::path::Path, key: &str) -> Result<usize, KidplanError> {
+fn core_home(path: &std::path::Path, key: &str) -> Result<usize, Error> {
     let store = Store::open(path, key)?;
     let c = store.conn()?;
     let kids = reads::children(&c)?;

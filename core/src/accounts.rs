@@ -1,16 +1,14 @@
 //! Accounts on this device: the registry file (`<data_dir>/accounts.json`, no secrets and no
-//! contact details), the stable [`AccountId`], and [`AccountCtx`], everything the core holds
-//! open for one account (its database, session, and locks); and the account lifecycle behind
-//! the facade: login, switching, logout, removal, resetting a cache and wiping the device.
+//! contact details), the stable [`AccountId`], [`AccountCtx`] (everything the core holds open
+//! for one account: its database, session and lock), and [`wipe`], which removes an account's
+//! data and secrets. The lifecycle (login, switching, logout) is the orchestrator's
+//! (`runtime::session`).
 
 use crate::auth::Auth;
 use crate::client::Client;
-use crate::error::{KidplanError, Result};
-use crate::observers::Collection;
-use crate::runtime::{Inner, lock};
+use crate::error::{Error, Result};
+use crate::local::store::{self, Store};
 use crate::secrets::{SecretStore, keys};
-use crate::store::{self, Store};
-use crate::{auth, push};
 use kidplan_api::KindergartenId;
 use kidplan_api::auth::{Role, Session};
 use serde::{Deserialize, Serialize};
@@ -28,6 +26,7 @@ pub struct AccountId(pub String);
 uniffi::custom_newtype!(AccountId, String);
 
 impl AccountId {
+    /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -63,15 +62,20 @@ impl std::fmt::Display for AccountId {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Account {
+    /// The device-local id.
     pub id: AccountId,
+    /// Guardian (or staff).
     pub role: Role,
     /// The guardian's (or staff member's) id on the server.
     pub person_id: String,
+    /// The kindergarten the account belongs to.
     pub kindergarten_id: KindergartenId,
+    /// The kindergarten's name, for an account switcher.
     pub kindergarten_name: String,
 }
 
 impl Account {
+    /// The account a session on `server_url` logs into.
     pub fn from_session(server_url: &str, s: &Session) -> Account {
         Account {
             id: AccountId::for_session(server_url, s),
@@ -86,7 +90,9 @@ impl Account {
 /// The registry file's content.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Registry {
+    /// Every account on the device.
     pub accounts: Vec<Account>,
+    /// The account reads and actions apply to.
     pub active: Option<AccountId>,
 }
 
@@ -122,13 +128,14 @@ impl Registry {
     /// Saves atomically (temp file + rename).
     pub fn save(&self, data_dir: &Path) -> Result<()> {
         std::fs::create_dir_all(data_dir)?;
-        let bytes = serde_json::to_vec_pretty(self).map_err(|_| KidplanError::Internal)?;
+        let bytes = serde_json::to_vec_pretty(self)?;
         let tmp = data_dir.join("accounts.json.tmp");
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, Self::path(data_dir))?;
         Ok(())
     }
 
+    /// The account with this id.
     pub fn get(&self, id: &AccountId) -> Option<&Account> {
         self.accounts.iter().find(|a| &a.id == id)
     }
@@ -139,6 +146,7 @@ impl Registry {
         self.accounts.push(a);
     }
 
+    /// Forgets an account (another becomes active if it was).
     pub fn remove(&mut self, id: &AccountId) {
         self.accounts.retain(|x| &x.id != id);
         if self.active.as_ref() == Some(id) {
@@ -149,14 +157,18 @@ impl Registry {
 
 /// Everything open for one account.
 pub struct AccountCtx {
+    /// Who the account is.
     pub account: Account,
+    /// The account's directory (database and files).
     pub dir: PathBuf,
+    /// The account's encrypted database.
     pub store: Store,
+    /// The account's session.
     pub auth: Auth,
-    /// Held while the outbox is being sent (sync and background sender share it).
-    pub flush_lock: tokio::sync::Mutex<()>,
-    /// Held while sync pages are pulled.
-    pub sync_lock: tokio::sync::Mutex<()>,
+    /// Held while the account talks to the server about its data: a pull, or a send of the
+    /// outbox. One at a time, so no sync page lands between a command leaving and its answer
+    /// being recorded (the answer is then the newest server version of what it changed).
+    pub net: tokio::sync::Mutex<()>,
     /// Wakes the background sender.
     pub wake: tokio::sync::Notify,
 }
@@ -171,7 +183,7 @@ impl AccountCtx {
     ) -> Result<AccountCtx> {
         let id = account.id.as_str().to_owned();
         if !account.id.is_valid() {
-            return Err(KidplanError::Internal);
+            return Err(Error::Bug("account id is not one the core made"));
         }
         let dir = store::account_dir(data_dir, &id);
         let key = match secrets.get(keys::db_key(&id))? {
@@ -191,8 +203,7 @@ impl AccountCtx {
             account,
             dir,
             store,
-            flush_lock: tokio::sync::Mutex::new(()),
-            sync_lock: tokio::sync::Mutex::new(()),
+            net: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
         })
     }
@@ -207,12 +218,12 @@ impl AccountCtx {
 /// Deleting the key first makes any leftover copy of the file unreadable.
 pub fn wipe(data_dir: &Path, id: &AccountId, secrets: &dyn SecretStore) -> Result<()> {
     if !id.is_valid() {
-        return Err(KidplanError::Internal);
+        return Err(Error::Bug("account id is not one the core made"));
     }
-    let mut first_err = None;
+    let mut first_err: Option<Error> = None;
     for k in keys::all(id.as_str()) {
         if let Err(e) = secrets.delete(k) {
-            first_err.get_or_insert(e);
+            first_err.get_or_insert(e.into());
         }
     }
     let dir = store::account_dir(data_dir, id.as_str());
@@ -229,143 +240,5 @@ pub fn wipe(data_dir: &Path, id: &AccountId, secrets: &dyn SecretStore) -> Resul
     match first_err {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-impl Inner {
-    /// The accounts on this device.
-    pub(crate) fn accounts(&self) -> Vec<Account> {
-        lock(&self.registry)
-            .map(|r| r.accounts.clone())
-            .unwrap_or_default()
-    }
-
-    /// The account reads and actions apply to.
-    pub(crate) fn active_account(&self) -> Option<Account> {
-        let r = lock(&self.registry).ok()?;
-        r.active.as_ref().and_then(|id| r.get(id).cloned())
-    }
-
-    /// Makes another account of this device the active one.
-    pub(crate) fn switch_account(&self, id: AccountId) -> Result<()> {
-        {
-            let mut r = lock(&self.registry)?;
-            if r.get(&id).is_none() {
-                return Err(KidplanError::NotFound);
-            }
-            r.active = Some(id);
-            r.save(&self.data_dir)?;
-        }
-        self.observers.notify(Collection::ALL.to_vec());
-        Ok(())
-    }
-
-    /// Logs in with the code; the account becomes the active one.
-    pub(crate) async fn login(self: &Arc<Self>, contact: &str, code: &str) -> Result<Account> {
-        let session = auth::verify_code(&self.client, contact, code).await?;
-        let account = Account::from_session(&self.config.server_url, &session);
-        // A previous context of the same account has stale tokens in memory: close it.
-        self.close_account(&account.id)?;
-        Auth::new(
-            account.id.as_str(),
-            self.secrets.clone(),
-            self.client.clone(),
-        )
-        .adopt(&session)
-        .await?;
-        {
-            let mut r = lock(&self.registry)?;
-            r.upsert(account.clone());
-            r.active = Some(account.id.clone());
-            r.save(&self.data_dir)?;
-        }
-        // Open the cache now; a corrupt one is reported by the reads (and reset by the shell).
-        if let Err(e) = self.ctx(&account.id) {
-            tracing::warn!(error = e.code(), "account cache did not open");
-        }
-        self.observers.notify(Collection::ALL.to_vec());
-        Ok(account)
-    }
-
-    /// Logs the active account out: unregisters push, revokes the session on the server (best
-    /// effort), then removes the account.
-    pub(crate) async fn logout(self: &Arc<Self>) -> Result<()> {
-        let Some(ctx) = self.active_ctx()? else {
-            return Ok(());
-        };
-        // Unregister push first, so the next user of this device gets none of this
-        // account's alerts; offline, a later sync or open finishes it.
-        let id = ctx.account.id.clone();
-        push::retire_logged(&*self.secrets, &id);
-        let _ = self.flush_unregisters().await;
-        ctx.auth.logout().await?;
-        self.remove_account(&id)
-    }
-
-    /// Stops an account's sender and closes its database (the file stays).
-    pub(crate) fn close_account(&self, id: &AccountId) -> Result<()> {
-        if let Some(h) = lock(&self.senders)?.remove(id) {
-            h.abort();
-        }
-        lock(&self.open)?.remove(id);
-        Ok(())
-    }
-
-    /// Removes an account: closes it, queues its push registration for deletion on the server,
-    /// deletes its data and secrets, forgets it.
-    pub(crate) fn remove_account(&self, id: &AccountId) -> Result<()> {
-        self.close_account(id)?;
-        push::retire_logged(&*self.secrets, id);
-        let wiped = wipe(&self.data_dir, id, &*self.secrets);
-        {
-            let mut r = lock(&self.registry)?;
-            r.remove(id);
-            r.save(&self.data_dir)?;
-        }
-        self.observers.notify(Collection::ALL.to_vec());
-        wiped
-    }
-
-    /// Starts the active account's cache afresh: deletes the database, its key and files,
-    /// keeps the session.
-    pub(crate) fn reset_local_cache(self: &Arc<Self>) -> Result<()> {
-        let account = self.active_account().ok_or(KidplanError::SessionExpired)?;
-        self.close_account(&account.id)?;
-        let id = account.id.as_str();
-        store::remove_db_files(&store::db_path(&self.data_dir, id))?;
-        let files = store::account_dir(&self.data_dir, id).join("files");
-        match std::fs::remove_dir_all(&files) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        self.secrets.delete(keys::db_key(id))?;
-        self.active_ctx()?;
-        self.observers.notify(Collection::ALL.to_vec());
-        Ok(())
-    }
-
-    /// Removes every account's data and secrets from this device, and the telemetry counters.
-    pub(crate) fn wipe_local_data(&self) -> Result<()> {
-        self.telemetry.wipe();
-        let ids: Vec<AccountId> = lock(&self.registry)?
-            .accounts
-            .iter()
-            .map(|a| a.id.clone())
-            .collect();
-        for id in ids {
-            self.remove_account(&id)?;
-        }
-        // Leftover directories of accounts the registry forgot.
-        if let Ok(rd) = std::fs::read_dir(self.data_dir.join("accounts")) {
-            for e in rd.flatten() {
-                let id = AccountId(e.file_name().to_string_lossy().into_owned());
-                if id.is_valid() {
-                    push::retire_logged(&*self.secrets, &id);
-                    wipe(&self.data_dir, &id, &*self.secrets)?;
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -3,11 +3,12 @@
 //! wait for it and reuse its result), and logout.
 //!
 //! A refresh the server rejects means the session was revoked (for example because a refresh
-//! token was used twice, a sign of theft): [`Auth::revoked`] turns true and the facade wipes
-//! that account's local data.
+//! token was used twice, a sign of theft): [`Auth::revoked`] turns true and the orchestrator
+//! wipes that account's local data. A service: it talks to the server and the secret store,
+//! and knows nothing of the cache.
 
 use crate::client::{Client, HttpError};
-use crate::error::{KidplanError, Result};
+use crate::error::{Error, Result};
 use crate::secrets::{SecretStore, keys};
 use kidplan_api::auth::{LogoutRequest, RefreshRequest, RequestCode, Session, VerifyCode};
 use kidplan_api::paths;
@@ -18,27 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Refresh this long before the access token expires.
 const EXPIRY_MARGIN_MS: i64 = 30_000;
-
-/// Why an authenticated call failed.
-#[derive(Debug)]
-pub enum Failure {
-    /// The call itself failed (after at most one refresh and retry).
-    Http(HttpError),
-    /// The server rejected the refresh token: the session is over.
-    SessionRevoked,
-    /// A local failure (secret store, no session).
-    Local(KidplanError),
-}
-
-impl From<Failure> for KidplanError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Http(e) => e.into(),
-            Failure::SessionRevoked => KidplanError::SessionExpired,
-            Failure::Local(e) => e,
-        }
-    }
-}
 
 #[derive(Clone)]
 struct Access {
@@ -66,6 +46,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The session of `account` (its tokens in `secrets`), calling through `client`.
     pub fn new(account: &str, secrets: Arc<dyn SecretStore>, client: Client) -> Auth {
         Auth {
             account: account.to_owned(),
@@ -126,10 +107,10 @@ impl Auth {
 
     /// A usable access token, refreshing when needed. `stale` is a token the server just
     /// refused: if another call already replaced it, the replacement is returned.
-    async fn token(&self, stale: Option<&str>) -> Result<String, Failure> {
+    async fn token(&self, stale: Option<&str>) -> Result<String> {
         let mut cur = self.current.lock().await;
         if cur.is_none() {
-            *cur = self.stored_access().map_err(Failure::Local)?;
+            *cur = self.stored_access()?;
         }
         if let Some(a) = cur.as_ref()
             && a.fresh()
@@ -144,33 +125,25 @@ impl Auth {
         Ok(t)
     }
 
-    async fn refresh(&self) -> Result<Access, Failure> {
+    async fn refresh(&self) -> Result<Access> {
         if self.revoked() {
-            return Err(Failure::SessionRevoked);
+            return Err(Error::SessionRevoked);
         }
         let refresh_token = self
             .secrets
-            .get(keys::refresh_token(&self.account))
-            .map_err(Failure::Local)?
-            .ok_or(Failure::Local(KidplanError::SessionExpired))?;
+            .get(keys::refresh_token(&self.account))?
+            .ok_or(Error::NoSession)?;
         // Same idempotency key when a refresh is retried after a crash or a lost answer.
         let pending_key = keys::refresh_pending(&self.account);
-        let idem = match self
-            .secrets
-            .get(pending_key.clone())
-            .map_err(Failure::Local)?
-        {
+        let idem = match self.secrets.get(pending_key.clone())? {
             Some(k) => k,
             None => {
                 let k = uuid::Uuid::new_v4().to_string();
-                self.secrets
-                    .set(pending_key.clone(), k.clone())
-                    .map_err(Failure::Local)?;
+                self.secrets.set(pending_key.clone(), k.clone())?;
                 k
             }
         };
-        let body = serde_json::to_string(&RefreshRequest { refresh_token })
-            .map_err(|_| Failure::Local(KidplanError::Internal))?;
+        let body = serde_json::to_string(&RefreshRequest { refresh_token })?;
         let r: Result<Session, HttpError> = self
             .client
             .json(
@@ -183,7 +156,7 @@ impl Auth {
             .await;
         match r {
             Ok(s) => {
-                let a = self.persist(&s).map_err(Failure::Local)?;
+                let a = self.persist(&s)?;
                 let _ = self.secrets.delete(pending_key);
                 tracing::debug!("session refreshed");
                 Ok(a)
@@ -194,15 +167,16 @@ impl Auth {
                 tracing::warn!(status, "refresh rejected; session revoked");
                 let _ = self.secrets.delete(pending_key);
                 self.revoked.store(true, Ordering::SeqCst);
-                Err(Failure::SessionRevoked)
+                Err(Error::SessionRevoked)
             }
-            Err(e) => Err(Failure::Http(e)),
+            Err(e) => Err(Error::Http(e)),
         }
     }
 
     /// Runs an authenticated call; on 401 refreshes once (shared with concurrent callers) and
     /// retries once.
-    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, Failure>
+    /// A failed call is `Error::Http` with the status and the server's error body.
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T, HttpError>>,
@@ -211,9 +185,9 @@ impl Auth {
         match f(token.clone()).await {
             Err(e) if e.is_unauthorized() => {
                 let token = self.token(Some(&token)).await?;
-                f(token).await.map_err(Failure::Http)
+                f(token).await.map_err(Error::Http)
             }
-            r => r.map_err(Failure::Http),
+            r => r.map_err(Error::Http),
         }
     }
 
@@ -221,8 +195,7 @@ impl Auth {
     pub async fn logout(&self) -> Result<()> {
         let refresh = self.secrets.get(keys::refresh_token(&self.account))?;
         if let Some(refresh_token) = refresh {
-            let body = serde_json::to_string(&LogoutRequest { refresh_token })
-                .map_err(|_| KidplanError::Internal)?;
+            let body = serde_json::to_string(&LogoutRequest { refresh_token })?;
             let client = &self.client;
             let r = self
                 .call(|t| {
@@ -235,7 +208,7 @@ impl Auth {
                 })
                 .await;
             if let Err(e) = r {
-                tracing::warn!(error = KidplanError::from(e).code(), "server logout failed");
+                tracing::warn!(error = e.code(), "server logout failed");
             }
         }
         *self.current.lock().await = None;
@@ -246,8 +219,7 @@ impl Auth {
 /// `POST /v1/auth/code`.
 pub async fn request_code(client: &Client, contact: &str) -> Result<()> {
     let contact = check_contact(contact)?;
-    let body =
-        serde_json::to_string(&RequestCode { contact }).map_err(|_| KidplanError::Internal)?;
+    let body = serde_json::to_string(&RequestCode { contact })?;
     client
         .send(Method::POST, paths::AUTH_CODE, None, None, Some(body))
         .await?;
@@ -259,13 +231,12 @@ pub async fn verify_code(client: &Client, contact: &str, code: &str) -> Result<S
     let contact = check_contact(contact)?;
     let code = code.trim();
     if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(KidplanError::invalid("code"));
+        return Err(Error::invalid("code"));
     }
     let body = serde_json::to_string(&VerifyCode {
         contact,
         code: code.to_owned(),
-    })
-    .map_err(|_| KidplanError::Internal)?;
+    })?;
     client
         .json(Method::POST, paths::AUTH_TOKEN, None, None, Some(body))
         .await
@@ -273,15 +244,15 @@ pub async fn verify_code(client: &Client, contact: &str, code: &str) -> Result<S
             HttpError::Status {
                 status: 400 | 401 | 403 | 404,
                 ..
-            } => KidplanError::invalid("code"),
-            e => e.into(),
+            } => Error::invalid("code"),
+            e => Error::Http(e),
         })
 }
 
 fn check_contact(contact: &str) -> Result<String> {
     let c = contact.trim();
     if c.is_empty() || c.len() > 254 || c.chars().any(char::is_control) {
-        return Err(KidplanError::invalid("contact"));
+        return Err(Error::invalid("contact"));
     }
     Ok(c.to_owned())
 }

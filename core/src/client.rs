@@ -1,32 +1,42 @@
-//! HTTP to the Kidplan server: reqwest over rustls, HTTPS only (plain HTTP only to loopback),
-//! connect and total timeouts, no redirects, a size cap on JSON bodies, the `Idempotency-Key`
-//! header on commands, and the mapping of HTTP status + [`ApiError`] body to [`HttpError`] and
-//! then [`KidplanError`]. Nothing here logs a URL query, a body or a token.
+//! HTTP to the Kidplan server (a service: network I/O, no local state): reqwest over rustls,
+//! HTTPS only (plain HTTP only to loopback), connect and total timeouts, no redirects, a size
+//! cap on JSON bodies, the `Idempotency-Key` header on commands, and the HTTP status + the
+//! server's [`ApiError`] body kept in [`HttpError`] (mapped to the public error once, at the
+//! facade). Nothing here logs a URL query, a body or a token.
 
 use crate::config::{Config, Tuning};
-use crate::error::KidplanError;
-use kidplan_api::{ApiError, ErrorCode, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY};
+use crate::error::{Error, Result};
+use kidplan_api::{ApiError, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use std::io::Write;
 use std::path::Path;
 
-/// Why an HTTP call failed, before it is mapped to the stable [`KidplanError`].
-#[derive(Clone, Debug, PartialEq)]
+/// Why an HTTP call failed. Its text names the class and status only (never the server's
+/// message, a URL or a body).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum HttpError {
     /// No answer: connect failure, timeout, dropped connection, truncated body.
+    #[error("network")]
     Network,
     /// A non-2xx status, with the error body when it was one.
+    #[error("status {status}")]
     Status {
+        /// The HTTP status.
         status: u16,
+        /// The server's error body, when the answer carried one.
         api: Option<ApiError>,
+        /// `Retry-After` (header or body), in seconds.
         retry_after_s: Option<u32>,
     },
     /// A 2xx answer that is not what the contract says.
+    #[error("undecodable answer")]
     Decode,
     /// An answer over the size cap.
+    #[error("answer too large")]
     TooLarge,
     /// A local failure while writing a download.
+    #[error("local write")]
     Local,
 }
 
@@ -67,46 +77,10 @@ impl HttpError {
     }
 }
 
-impl From<HttpError> for KidplanError {
-    fn from(e: HttpError) -> Self {
-        match e {
-            HttpError::Network => KidplanError::Offline,
-            HttpError::Decode | HttpError::TooLarge => KidplanError::Server,
-            HttpError::Local => KidplanError::Storage,
-            HttpError::Status {
-                status,
-                api,
-                retry_after_s,
-            } => {
-                let code = api.as_ref().map(|a| a.code);
-                match (status, code) {
-                    (401, _) | (_, Some(ErrorCode::SessionExpired)) => KidplanError::SessionExpired,
-                    (403, _) => KidplanError::Forbidden,
-                    (404, _) => KidplanError::NotFound,
-                    (429, _) => KidplanError::RateLimited {
-                        retry_after_s: retry_after_s.unwrap_or(60),
-                    },
-                    (400..=499, _) => KidplanError::InvalidInput {
-                        field: api
-                            .and_then(|a| a.field)
-                            .map(|f| f.chars().take(64).collect())
-                            .unwrap_or_else(|| match status {
-                                409 => "state".into(),
-                                413 => "size".into(),
-                                _ => "request".into(),
-                            }),
-                    },
-                    _ => KidplanError::Server,
-                }
-            }
-        }
-    }
-}
-
 /// Checks a server base URL: `https`, or `http` to a loopback address. Returns it without a
 /// trailing slash.
-pub fn validate_base_url(url: &str) -> Result<String, KidplanError> {
-    let bad = || KidplanError::invalid("server_url");
+pub fn validate_base_url(url: &str) -> Result<String> {
+    let bad = || Error::invalid("server_url");
     let u = reqwest::Url::parse(url).map_err(|_| bad())?;
     if u.query().is_some()
         || u.fragment().is_some()
@@ -150,14 +124,14 @@ pub const ANONYMOUS_USER_AGENT: &str = "kidplan";
 /// TLS for every client: rustls with the Mozilla root store compiled in (webpki-roots), so the
 /// core needs no platform verifier (which on Android needs JNI initialisation by the shell) and
 /// trusts the same roots on every platform. HTTP/2 and HTTP/1.1 are offered by ALPN.
-fn tls_config() -> Result<rustls::ClientConfig, KidplanError> {
+fn tls_config() -> Result<rustls::ClientConfig> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|_| KidplanError::Internal)?
+        .map_err(|_| Error::Bug("tls protocol versions"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -165,7 +139,8 @@ fn tls_config() -> Result<rustls::ClientConfig, KidplanError> {
 }
 
 impl Client {
-    pub fn new(config: &Config, tuning: &Tuning) -> Result<Client, KidplanError> {
+    /// A client for the configured server (HTTPS, or plain HTTP to loopback only).
+    pub fn new(config: &Config, tuning: &Tuning) -> Result<Client> {
         let base = validate_base_url(&config.server_url)?;
         let ua = format!(
             "kidplan-core/{}",
@@ -180,7 +155,7 @@ impl Client {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(ua.clone())
                 .build()
-                .map_err(|_| KidplanError::Internal)
+                .map_err(|_| Error::Bug("http client"))
         };
         let anonymous = reqwest::Client::builder()
             .use_preconfigured_tls(tls.clone())
@@ -189,7 +164,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(ANONYMOUS_USER_AGENT)
             .build()
-            .map_err(|_| KidplanError::Internal)?;
+            .map_err(|_| Error::Bug("http client"))?;
         Ok(Client {
             http: build(tuning.request_timeout)?,
             files: build(tuning.download_timeout)?,
@@ -425,62 +400,38 @@ mod tests {
             "not a url",
             "",
         ] {
-            assert_eq!(
-                validate_base_url(bad),
-                Err(KidplanError::invalid("server_url")),
+            assert!(
+                matches!(validate_base_url(bad), Err(Error::Invalid { field }) if field == "server_url"),
                 "{bad}"
             );
         }
         assert_eq!(
-            validate_base_url("https://a.example/").as_deref(),
-            Ok("https://a.example")
+            validate_base_url("https://a.example/").ok().as_deref(),
+            Some("https://a.example")
         );
     }
 
     #[test]
-    fn status_mapping() {
-        let st = |status, code: Option<ErrorCode>| HttpError::Status {
+    fn transient_failures_and_reasons() {
+        let st = |status| HttpError::Status {
             status,
-            api: code.map(|c| ApiError::new(c, "m")),
+            api: None,
             retry_after_s: None,
         };
-        assert_eq!(
-            KidplanError::from(st(401, None)),
-            KidplanError::SessionExpired
-        );
-        assert_eq!(KidplanError::from(st(403, None)), KidplanError::Forbidden);
-        assert_eq!(KidplanError::from(st(404, None)), KidplanError::NotFound);
-        assert_eq!(KidplanError::from(st(500, None)), KidplanError::Server);
-        assert_eq!(
-            KidplanError::from(st(409, Some(ErrorCode::Conflict))),
-            KidplanError::invalid("state")
-        );
+        assert!(st(429).is_transient());
+        assert!(st(503).is_transient());
+        assert!(HttpError::Network.is_transient());
+        assert!(!st(400).is_transient());
+        assert!(!st(409).is_transient());
+        assert!(st(401).is_unauthorized());
         let inv = HttpError::Status {
             status: 400,
             api: Some(ApiError::invalid("last_day", "before first_day")),
             retry_after_s: None,
         };
-        assert_eq!(
-            KidplanError::from(inv.clone()),
-            KidplanError::invalid("last_day")
-        );
         assert_eq!(inv.reason(), "invalid_input (last_day): before first_day");
-        let rl = HttpError::Status {
-            status: 429,
-            api: None,
-            retry_after_s: Some(7),
-        };
-        assert!(rl.is_transient());
-        assert_eq!(
-            KidplanError::from(rl),
-            KidplanError::RateLimited { retry_after_s: 7 }
-        );
-        assert!(!st(400, None).is_transient());
-        assert!(st(503, None).is_transient());
-        assert!(HttpError::Network.is_transient());
-        assert_eq!(
-            KidplanError::from(HttpError::Network),
-            KidplanError::Offline
-        );
+        assert_eq!(st(500).reason(), "http 500");
+        // The text of an HTTP error never carries the server's message.
+        assert_eq!(inv.to_string(), "status 400");
     }
 }

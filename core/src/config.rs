@@ -13,6 +13,7 @@ pub struct Config {
     pub server_url: String,
     /// The language notifications are built in.
     pub locale: Locale,
+    /// The platform, for the anonymous telemetry report.
     pub platform: Platform,
     /// The app's version, sent in the `User-Agent`.
     pub app_version: String,

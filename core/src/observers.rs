@@ -1,32 +1,51 @@
-//! Change notification: the [`ChangeListener`] trait a shell implements and the list of
-//! subscribers. Listeners are told which [`Collection`]s changed after a sync page, an outbox
-//! flush, or a local action.
+//! Change notification: the [`ChangeListener`] trait a shell implements, the list of
+//! subscribers, and the [`Subscription`] handle that keeps a listener subscribed until it is
+//! closed or dropped. Listeners are told which [`Collection`]s changed after a sync page, an
+//! outbox flush, or a local action.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 /// A set of things a screen shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Collection {
+    /// The children.
     Children,
+    /// Guardians and their relations to the children.
     Guardians,
+    /// The staff.
     Staff,
+    /// The child log.
     ChildLog,
+    /// Message threads (their unread counts and last messages).
     Threads,
+    /// Messages.
     Messages,
+    /// Absence reports.
     Absences,
+    /// Holiday registrations.
     Holidays,
+    /// Consents.
     Consents,
+    /// Calendar events.
     Calendar,
+    /// Documents.
     Documents,
+    /// Photos.
     Photos,
+    /// Attendance (checked in and out).
     Attendance,
+    /// Pickup persons.
     PickupPersons,
+    /// Notification preferences.
     NotificationPreferences,
+    /// The outbox of queued actions.
     Outbox,
+    /// The account itself (logged in, switched, kindergarten and departments).
     Account,
+    /// Privacy requests.
     PrivacyRequests,
 }
 
@@ -57,6 +76,7 @@ impl Collection {
 /// Implemented by the shell to hear about changes. Called from a core thread; keep it short.
 #[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
 pub trait ChangeListener: Send + Sync {
+    /// `collections` changed (sorted, each once).
     fn on_change(&self, collections: Vec<Collection>);
 }
 
@@ -67,18 +87,46 @@ pub struct Observers {
     listeners: Mutex<BTreeMap<u64, Arc<dyn ChangeListener>>>,
 }
 
+/// A listener's subscription: it stays subscribed until [`Subscription::unsubscribe`] is called
+/// or the handle is released (Kotlin: `close()` or `use {}`, as for every native object; Swift:
+/// when the last reference goes).
+#[cfg_attr(feature = "uniffi", derive(uniffi::Object))]
+pub struct Subscription {
+    observers: Weak<Observers>,
+    id: u64,
+}
+
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+impl Subscription {
+    /// Stops the notifications (again: nothing happens).
+    pub fn unsubscribe(&self) {
+        if let Some(o) = self.observers.upgrade() {
+            o.unsubscribe(self.id);
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.unsubscribe();
+    }
+}
+
 impl Observers {
-    /// Adds a listener; returns the handle for [`Observers::unsubscribe`].
-    pub fn subscribe(&self, l: Arc<dyn ChangeListener>) -> u64 {
+    /// Adds a listener; it is told of changes until the returned handle is closed or dropped.
+    pub fn subscribe(self: &Arc<Self>, l: Arc<dyn ChangeListener>) -> Arc<Subscription> {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(mut m) = self.listeners.lock() {
             m.insert(id, l);
         }
-        id
+        Arc::new(Subscription {
+            observers: Arc::downgrade(self),
+            id,
+        })
     }
 
-    /// Removes a listener; unknown handles are ignored.
-    pub fn unsubscribe(&self, id: u64) {
+    /// Removes a listener; unknown ids are ignored.
+    fn unsubscribe(&self, id: u64) {
         if let Ok(mut m) = self.listeners.lock() {
             m.remove(&id);
         }
@@ -124,21 +172,43 @@ mod tests {
         }
     }
 
+    fn heard(r: &Rec) -> Vec<Vec<Collection>> {
+        r.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
     #[test]
     fn notifies_dedups_and_survives_panics() {
-        let o = Observers::default();
+        let o = Arc::new(Observers::default());
         let r = Arc::new(Rec(Mutex::new(vec![])));
-        o.subscribe(Arc::new(Bomb));
-        let id = o.subscribe(r.clone());
+        let _bomb = o.subscribe(Arc::new(Bomb));
+        let sub = o.subscribe(r.clone());
         o.notify(vec![
             Collection::Outbox,
             Collection::Absences,
             Collection::Outbox,
         ]);
         o.notify(vec![]);
-        o.unsubscribe(id);
+        sub.unsubscribe();
         o.notify(vec![Collection::Children]);
-        let got = r.0.lock().map(|v| v.clone()).unwrap_or_default();
-        assert_eq!(got, vec![vec![Collection::Absences, Collection::Outbox]]);
+        assert_eq!(
+            heard(&r),
+            vec![vec![Collection::Absences, Collection::Outbox]]
+        );
+    }
+
+    #[test]
+    fn dropping_the_handle_unsubscribes() {
+        let o = Arc::new(Observers::default());
+        let r = Arc::new(Rec(Mutex::new(vec![])));
+        let sub = o.subscribe(r.clone());
+        o.notify(vec![Collection::Children]);
+        drop(sub);
+        o.notify(vec![Collection::Photos]);
+        assert_eq!(heard(&r), vec![vec![Collection::Children]]);
+        // A handle that outlives the observers is harmless.
+        let late = o.subscribe(r.clone());
+        drop(o);
+        late.unsubscribe();
+        drop(late);
     }
 }

@@ -8,16 +8,15 @@
 //! restriction and objection are `request_privacy` (handled by the kindergarten, whose answer
 //! arrives with the next sync in `privacy_requests()`).
 
-use crate::error::{KidplanError, Result};
-use crate::runtime::Inner;
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::local::store::Store;
 use kidplan_api::privacy::{DataExport, EXPORT_SCHEMA_VERSION};
-use kidplan_api::telemetry::Metric;
 use kidplan_api::{Timestamp, paths};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The format name at the top of every export file.
 pub const EXPORT_FORMAT: &str = "kidplan-export";
@@ -28,6 +27,7 @@ pub const EXPORT_FORMAT: &str = "kidplan-export";
 pub struct ExportSection {
     /// The section's key in the file (`"children"`, `"log_entries"`, `"pending_on_device"`, ...).
     pub name: String,
+    /// Its number of records.
     pub count: u32,
 }
 
@@ -39,6 +39,7 @@ pub struct ExportSummary {
     pub path: String,
     /// [`EXPORT_SCHEMA_VERSION`] of the server's part.
     pub schema_version: u32,
+    /// The sections and their sizes.
     pub sections: Vec<ExportSection>,
 }
 
@@ -55,9 +56,11 @@ pub struct PendingItem {
     pub reason: Option<String>,
     /// The HTTP method and path it will be sent to.
     pub method: String,
+    /// Where it will go.
     pub path: String,
     /// The request body as queued (the parent's own input).
     pub body: Option<serde_json::Value>,
+    /// When the parent acted.
     pub created_at: Timestamp,
 }
 
@@ -68,6 +71,7 @@ pub struct ExportFile {
     pub format: &'static str,
     /// [`EXPORT_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// When the export was made.
     pub exported_at: Timestamp,
     /// Everything the server holds.
     pub server: DataExport,
@@ -142,9 +146,9 @@ pub fn file_name(day: kidplan_api::Day) -> String {
 /// rename). Returns the path.
 pub fn write(dir: &Path, file: &ExportFile) -> Result<PathBuf> {
     if !dir.is_dir() {
-        return Err(KidplanError::invalid("dir"));
+        return Err(Error::invalid("dir"));
     }
-    let bytes = serde_json::to_vec_pretty(file).map_err(|_| KidplanError::Internal)?;
+    let bytes = serde_json::to_vec_pretty(file)?;
     let path = dir.join(file_name(file.exported_at.day()));
     let tmp = dir.join(format!(".{}.tmp", file_name(file.exported_at.day())));
     let mut opts = std::fs::OpenOptions::new();
@@ -183,31 +187,25 @@ pub fn build(server: DataExport, pending: Vec<PendingItem>) -> ExportFile {
     }
 }
 
-impl Inner {
-    /// Writes the active account's export into `dir` (see the module doc).
-    pub(crate) async fn export_my_data(self: &Arc<Self>, dir: &str) -> Result<ExportSummary> {
-        let ctx = self.require_ctx()?;
-        let client = ctx.auth.client();
-        let r: Result<DataExport> = ctx
-            .auth
-            .call(|t| async move {
-                client
-                    .json(reqwest::Method::GET, paths::ME_EXPORT, Some(&t), None, None)
-                    .await
-            })
-            .await
-            .map_err(KidplanError::from);
-        let server = self.after_network(&ctx, r)?;
-        let pending = pending_items(&*ctx.store.conn()?)?;
-        let file = build(server, pending);
-        let path = write(Path::new(dir), &file)?;
-        self.telemetry.record(Metric::ExportRequested);
-        Ok(ExportSummary {
-            path: path.to_string_lossy().into_owned(),
-            schema_version: file.schema_version,
-            sections: sections(&file),
+/// Writes the account's export into `dir`: the server's export of the guardian, and this
+/// device's actions not yet accepted.
+pub async fn export(store: &Store, auth: &Auth, dir: &str) -> Result<ExportSummary> {
+    let client = auth.client();
+    let server: DataExport = auth
+        .call(|t| async move {
+            client
+                .json(reqwest::Method::GET, paths::ME_EXPORT, Some(&t), None, None)
+                .await
         })
-    }
+        .await?;
+    let pending = pending_items(&*store.conn()?)?;
+    let file = build(server, pending);
+    let path = write(Path::new(dir), &file)?;
+    Ok(ExportSummary {
+        path: path.to_string_lossy().into_owned(),
+        schema_version: file.schema_version,
+        sections: sections(&file),
+    })
 }
 
 #[cfg(test)]
@@ -253,9 +251,9 @@ mod tests {
             s.iter().find(|x| x.name == "guardian").map(|x| x.count),
             Some(1)
         );
-        assert_eq!(
-            write(&dir.path().join("missing"), &f).err(),
-            Some(KidplanError::invalid("dir"))
-        );
+        assert!(matches!(
+            write(&dir.path().join("missing"), &f),
+            Err(Error::Invalid { field }) if field == "dir"
+        ));
     }
 }

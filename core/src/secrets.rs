@@ -7,7 +7,16 @@
 //! `keyring-core` (the Apple Keychain or Android native store, chosen by the host). Secrets are
 //! never written to SQLite, logs, exports or error text.
 
-use crate::error::{KidplanError, Result};
+use crate::error::KidplanError;
+
+/// The stores answer in the FFI's error type (a shell's store implements the same trait).
+type Result<T, E = KidplanError> = std::result::Result<T, E>;
+
+/// A file error of a store, logged by kind only.
+fn io(e: std::io::Error) -> KidplanError {
+    tracing::warn!(kind = ?e.kind(), "secret file error");
+    KidplanError::Storage
+}
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -68,6 +77,7 @@ pub struct MemorySecretStore {
 }
 
 impl MemorySecretStore {
+    /// An empty store.
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
@@ -108,7 +118,7 @@ pub struct FileSecretStore {
 impl FileSecretStore {
     /// A store in `<dir>/secrets.json`; `dir` is created if missing.
     pub fn new(dir: &str) -> Result<Arc<Self>> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(io)?;
         Ok(Arc::new(Self {
             path: PathBuf::from(dir).join("secrets.json"),
             lock: Mutex::new(()),
@@ -119,7 +129,7 @@ impl FileSecretStore {
         match std::fs::read(&self.path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|_| KidplanError::Storage),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(io(e)),
         }
     }
 
@@ -134,11 +144,11 @@ impl FileSecretStore {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(&bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
         drop(f);
-        std::fs::rename(&tmp, &self.path)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
         Ok(())
     }
 }

@@ -17,9 +17,8 @@
 //! survives account switches. A corrupt file is replaced by a fresh state: counters are not
 //! precious.
 
-use crate::client::HttpError;
-use crate::error::{KidplanError, Result};
-use crate::runtime::Inner;
+use crate::client::{Client, HttpError};
+use crate::error::{Error, Result};
 use kidplan_api::paths;
 use kidplan_api::telemetry::{
     Bucket, Counter, Metric, Platform, TELEMETRY_REPORT_BYTES, TELEMETRY_SCHEMA_VERSION,
@@ -308,29 +307,28 @@ pub fn totals(counters: &[Counter]) -> BTreeMap<(Metric, Bucket), u32> {
         .collect()
 }
 
-impl Inner {
-    /// Posts the due report, if any, with the anonymous client. Returns whether one was sent.
-    pub(crate) async fn send_telemetry(&self) -> Result<bool> {
-        let Some(body) = self.telemetry.due_now() else {
-            return Ok(false);
-        };
-        match self
-            .client
-            .post_anonymous(paths::TELEMETRY, body.clone())
-            .await
-        {
-            Ok(()) => {
-                self.telemetry.mark_sent(&body);
-                Ok(true)
-            }
-            // Refused (a day out of range, a format the server no longer takes): sending it
-            // again would not help.
-            Err(HttpError::Status { status, .. }) if (400..500).contains(&status) => {
-                self.telemetry.mark_sent(&body);
-                Err(KidplanError::Server)
-            }
-            Err(e) => Err(e.into()),
+/// Posts the due report, if any, with the client's anonymous connection (no token, no
+/// identifying header). Returns whether one was sent.
+pub async fn send_due(telemetry: &Telemetry, client: &Client) -> Result<bool> {
+    let Some(body) = telemetry.due_now() else {
+        return Ok(false);
+    };
+    match client.post_anonymous(paths::TELEMETRY, body.clone()).await {
+        Ok(()) => {
+            telemetry.mark_sent(&body);
+            Ok(true)
         }
+        // Refused (a day out of range, a format the server no longer takes): sending it
+        // again would not help.
+        Err(
+            e @ HttpError::Status {
+                status: 400..=499, ..
+            },
+        ) => {
+            telemetry.mark_sent(&body);
+            Err(Error::Http(e))
+        }
+        Err(e) => Err(Error::Http(e)),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `apply_page`: arbitrary bytes as a sync page, applied to a real encrypted cache store with
-//! `kidplan_core::sync::apply_page` in a `Store::write` transaction, as `sync()` does.
+//! `kidplan_core::local::apply::apply_page` in a `Store::write` transaction, as `sync()` does.
 //!
 //! Checks: applying never panics and, on a healthy store, always succeeds (a page that failed
 //! would be fetched and failed again on every sync); every change is counted as applied or
@@ -10,7 +10,7 @@
 
 use kidplan_api::sync::SyncPage;
 use kidplan_core::cache::Effects;
-use kidplan_core::sync::{SyncReport, apply_page, cursor};
+use kidplan_core::local::apply::{SyncReport, apply_page, cursor};
 use kidplan_fuzz::store::{ME, assert_integrity, assert_rows_decode, reset, store};
 use libfuzzer_sys::fuzz_target;
 

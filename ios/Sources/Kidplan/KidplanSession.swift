@@ -3,16 +3,19 @@ import Foundation
 /// The Swift face of the Kidplan core for screens: the generated `Kidplan` object plus
 /// `AsyncStream`s that the core's `ChangeListener` keeps fresh.
 ///
-/// Thin on purpose (every rule lives in the core): it turns change notifications into streams,
-/// moves blocking calls (SQLite reads and writes) off the caller's thread, and maps calendar
-/// dates to the core's `Day` strings. Anything not wrapped here is on `core`.
+/// Thin on purpose (every rule lives in the core): it turns change notifications into streams
+/// and moves blocking calls (SQLite reads and writes) off the caller's thread. Days arrive as
+/// `DateComponents` and instants as `Date` from the bindings, and actions take the core's
+/// request records (`AbsenceReport`, `HolidayRegistration`, ...). Anything not wrapped here is
+/// on `core`.
 public final class KidplanSession: @unchecked Sendable {
     /// The generated core object; every call of the core is on it.
     public let core: Kidplan
 
     private let lock = NSLock()
     private var taps: [UUID: @Sendable (Set<Collection>) -> Void] = [:]
-    private var subscription: UInt64 = 0
+    /// Keeps the listener subscribed as long as the session lives.
+    private var subscription: Subscription?
 
     public init(core: Kidplan) {
         self.core = core
@@ -24,7 +27,7 @@ public final class KidplanSession: @unchecked Sendable {
         self.init(core: try Kidplan.open(dataDir: dataDir, config: config, secrets: secrets))
     }
 
-    deinit { core.unsubscribe(handle: subscription) }
+    deinit { subscription?.unsubscribe() }
 
     /// Called on a core thread: only hands the change to the taps (non-blocking yields).
     private final class Listener: ChangeListener, @unchecked Sendable {
@@ -122,18 +125,5 @@ public final class KidplanSession: @unchecked Sendable {
     public func call<T: Sendable>(_ body: @escaping @Sendable (Kidplan) throws -> T) async throws -> T {
         let core = self.core
         return try await Task.detached { try body(core) }.value
-    }
-
-    public func reportAbsence(
-        childId: ChildId, from first: DateComponents, to last: DateComponents,
-        reason: AbsenceReason, note: String? = nil
-    ) async throws -> AbsenceId {
-        let (f, l) = (Self.day(first), Self.day(last))
-        return try await call { try $0.reportAbsence(childId: childId, firstDay: f, lastDay: l, reason: reason, note: note) }
-    }
-
-    /// `yyyy-MM-dd` of a calendar day (year, month and day must be set).
-    public static func day(_ c: DateComponents) -> Day {
-        String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
 }

@@ -74,7 +74,7 @@ final class KidplanTests: XCTestCase {
         _ = try await s.sync()
         server.stop()
         let day = DateComponents(year: 2030, month: 3, day: 4)
-        let id = try await s.reportAbsence(childId: Demo.jakobId, from: day, to: day, reason: .sick, note: "Feber")
+        let id = try await s.call { try $0.reportAbsence(report: AbsenceReport(childId: Demo.jakobId, firstDay: day, lastDay: day, reason: .sick, note: "Feber")) }
         XCTAssertEqual(try s.core.outbox().first?.status, .pending)
         XCTAssertEqual(try s.core.absences(childId: Demo.jakobId).first { $0.absence.id == id }?.local, .pending)
         do { _ = try await s.sync(); XCTFail("sync while offline") } catch KidplanError.Offline {}
@@ -97,7 +97,7 @@ final class KidplanTests: XCTestCase {
         var outbox = s.outbox.makeAsyncIterator()
         _ = await outbox.next()
         let day = DateComponents(year: 2030, month: 5, day: 6)
-        let id = try await s.reportAbsence(childId: Demo.emmaId, from: day, to: day, reason: .appointment)
+        let id = try await s.call { try $0.reportAbsence(report: AbsenceReport(childId: Demo.emmaId, firstDay: day, lastDay: day, reason: .appointment)) }
         var items: [OutboxItem] = []
         while !items.contains(where: { $0.entityId == id }), let next = await outbox.next() { items = next }
         XCTAssertEqual(items.first { $0.entityId == id }?.kind, .reportAbsence)
@@ -108,10 +108,14 @@ final class KidplanTests: XCTestCase {
         _ = try await login(s)
         _ = try await s.sync()
         let a = DateComponents(year: 2030, month: 1, day: 2), b = DateComponents(year: 2030, month: 1, day: 1)
-        do { _ = try await s.reportAbsence(childId: Demo.emmaId, from: a, to: b, reason: .sick); XCTFail() }
+        do { _ = try await s.call { try $0.reportAbsence(report: AbsenceReport(childId: Demo.emmaId, firstDay: a, lastDay: b, reason: .sick)) }; XCTFail() }
         catch KidplanError.InvalidInput(let field) { XCTAssertEqual(field, "last_day") }
-        do { _ = try await s.reportAbsence(childId: "no-such-child", from: a, to: a, reason: .sick); XCTFail() }
+        do { _ = try await s.call { try $0.reportAbsence(report: AbsenceReport(childId: "no-such-child", firstDay: a, lastDay: a, reason: .sick)) }; XCTFail() }
         catch KidplanError.InvalidInput(let field) { XCTAssertEqual(field, "child_id") }
+        // A date the core cannot read (month 13) is invalid input naming the field, not a crash.
+        let bad13 = DateComponents(year: 2030, month: 13, day: 1)
+        do { _ = try await s.call { try $0.reportAbsence(report: AbsenceReport(childId: Demo.emmaId, firstDay: bad13, lastDay: a, reason: .sick)) }; XCTFail() }
+        catch KidplanError.InvalidInput(let field) { XCTAssertEqual(field, "first_day") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kidplan-bad-\(UUID())").path
         let bad = Config(serverUrl: "http://kidplan.example.org", locale: .nb, platform: .ios, appVersion: "xctest")
         XCTAssertThrowsError(try Kidplan.open(dataDir: dir, config: bad, secrets: MemoryStore())) {

@@ -7,6 +7,7 @@
 
 use kidplan_api::Day;
 use kidplan_api::model::AbsenceReason;
+use kidplan_core::AbsenceReport;
 use kidplan_core::{FileSecretStore, Kidplan, OutboxStatus};
 use std::io::Write;
 
@@ -49,13 +50,13 @@ fn run() -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     for i in 0.. {
         let first = base.plus_days((seed * 3 + i) % 300);
-        let id = kp.report_absence(
-            child.as_str().into(),
-            first,
-            first,
-            AbsenceReason::Sick,
-            Some(format!("crash {seed}/{i}")),
-        )?;
+        let id = kp.report_absence(AbsenceReport {
+            child_id: child.as_str().into(),
+            first_day: first,
+            last_day: first,
+            reason: AbsenceReason::Sick,
+            note: Some(format!("crash {seed}/{i}")),
+        })?;
         writeln!(out, "queued {id}")?;
         out.flush()?;
         let _ = futures::executor::block_on(kp.sync());

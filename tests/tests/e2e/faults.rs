@@ -4,6 +4,7 @@ use kidplan_api::model::AbsenceReason;
 use kidplan_api::privacy::DataExport;
 use kidplan_api::staff::WriteLogEntry;
 use kidplan_api::{Day, paths};
+use kidplan_core::AbsenceReport;
 use kidplan_core::{KidplanError, LocalState, MemorySecretStore, OutboxStatus, Tuning};
 use kidplan_server::faults::{Fault, FaultKind};
 use kidplan_tests::*;
@@ -33,13 +34,13 @@ async fn offline_report_shows_pending_then_is_sent_exactly_once() -> anyhow::Res
 
     server.stop().await;
     let first = Day::today().plus_days(10);
-    let id = kp.report_absence(
-        child.clone(),
-        first,
-        first.plus_days(1),
-        AbsenceReason::Sick,
-        Some("Feber".into()),
-    )?;
+    let id = kp.report_absence(AbsenceReport {
+        child_id: child.clone(),
+        first_day: first,
+        last_day: first.plus_days(1),
+        reason: AbsenceReason::Sick,
+        note: Some("Feber".into()),
+    })?;
     // Shown at once, as pending.
     let view = kp.absences(Some(child.clone()))?;
     let mine = view
@@ -93,7 +94,13 @@ async fn lost_response_retry_leaves_exactly_one_record() -> anyhow::Result<()> {
         times: 1,
     });
     let first = Day::today().plus_days(20);
-    let id = kp.report_absence(child, first, first, AbsenceReason::Family, None)?;
+    let id = kp.report_absence(AbsenceReport {
+        child_id: child,
+        first_day: first,
+        last_day: first,
+        reason: AbsenceReason::Family,
+        note: None,
+    })?;
     // The background sender hits the fault and retries with the same idempotency key.
     let mut status = OutboxStatus::Pending;
     for _ in 0..100 {

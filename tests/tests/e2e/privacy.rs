@@ -11,6 +11,7 @@ use kidplan_api::privacy::{
 use kidplan_api::staff::HandlePrivacyRequest;
 use kidplan_api::{ChildId, Day};
 use kidplan_core::Tuning;
+use kidplan_core::{AbsenceReport, ContactChange};
 use kidplan_tests::*;
 
 fn no_background() -> Tuning {
@@ -27,13 +28,13 @@ async fn export_holds_everything() -> anyhow::Result<()> {
     let child = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
     let day = Day::today().plus_days(4);
     // Queued, not sent (no background sender, no sync).
-    let absence = kp.report_absence(
-        child,
-        day,
-        day,
-        AbsenceReason::Sick,
-        Some("Tannlegetime".into()),
-    )?;
+    let absence = kp.report_absence(AbsenceReport {
+        child_id: child,
+        first_day: day,
+        last_day: day,
+        reason: AbsenceReason::Sick,
+        note: Some("Tannlegetime".into()),
+    })?;
 
     let out = tempfile::tempdir()?;
     let summary = kp
@@ -124,12 +125,12 @@ async fn right_to_portability_is_the_machine_readable_export() -> anyhow::Result
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
     let (_dev, server, kp) = Device::start(fast_tuning()).await?;
-    kp.update_contact(
-        None,
-        Some("+4798765432".into()),
-        Some("Rettet vei 3".into()),
-        None,
-    )?;
+    kp.update_contact(ContactChange {
+        email: None,
+        phone: Some("+4798765432".into()),
+        address: Some("Rettet vei 3".into()),
+        postal_code: None,
+    })?;
     let report = kp.sync().await?;
     assert_eq!(report.rejected, 0);
     let me = kp.me()?.ok_or_else(|| anyhow::anyhow!("no me"))?;

@@ -10,6 +10,7 @@ use kidplan_api::paths;
 use kidplan_api::push::PushProvider;
 use kidplan_api::staff::{Broadcast, WriteLogEntry};
 use kidplan_api::{ChildId, Day};
+use kidplan_core::AbsenceReport;
 use kidplan_core::{Kidplan, MemorySecretStore};
 use kidplan_server::{Fault, FaultKind, RecordedPush, RunningServer};
 use kidplan_tests::*;
@@ -276,7 +277,13 @@ async fn handle_push_builds_the_notification_from_the_cache() -> anyhow::Result<
     // The parent reports an absence; the kindergarten acknowledges it.
     let first = Day::today().plus_days(7);
     let last = first.plus_days(1);
-    let absence = kp.report_absence(child_id.clone(), first, last, AbsenceReason::Sick, None)?;
+    let absence = kp.report_absence(AbsenceReport {
+        child_id: child_id.clone(),
+        first_day: first,
+        last_day: last,
+        reason: AbsenceReason::Sick,
+        note: None,
+    })?;
     kp.sync().await?;
     let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
     let _: serde_json::Value = staff

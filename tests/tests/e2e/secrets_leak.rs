@@ -4,6 +4,7 @@
 
 use kidplan_api::Day;
 use kidplan_api::model::AbsenceReason;
+use kidplan_core::AbsenceReport;
 use kidplan_core::secrets::keys;
 use kidplan_core::{MemorySecretStore, SecretStore};
 use kidplan_tests::*;
@@ -86,13 +87,13 @@ async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<(
     kp.sync().await?;
     let child = first_child(&kp)?;
     let day = Day::today().plus_days(30);
-    kp.report_absence(
-        child.clone(),
-        day,
-        day,
-        AbsenceReason::Sick,
-        Some("leak test".into()),
-    )?;
+    kp.report_absence(AbsenceReport {
+        child_id: child.clone(),
+        first_day: day,
+        last_day: day,
+        reason: AbsenceReason::Sick,
+        note: Some("leak test".into()),
+    })?;
     kp.sync().await?;
     let mut seen: Vec<(String, Vec<u8>)> = Vec::new();
     let mut remember = |name: &str, v: Option<String>| {
@@ -113,13 +114,13 @@ async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<(
         secrets.clone(),
         fast_tuning(),
     )?;
-    kp.report_absence(
-        child,
-        day.plus_days(1),
-        day.plus_days(1),
-        AbsenceReason::Sick,
-        None,
-    )?;
+    kp.report_absence(AbsenceReport {
+        child_id: child,
+        first_day: day.plus_days(1),
+        last_day: day.plus_days(1),
+        reason: AbsenceReason::Sick,
+        note: None,
+    })?;
     kp.sync().await?;
     remember("refresh token 2", secrets.get(keys::refresh_token(&id))?);
     remember("access token 2", secrets.get(keys::access_token(&id))?);

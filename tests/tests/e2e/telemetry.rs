@@ -7,6 +7,7 @@
 use kidplan_api::model::{AbsenceReason, ConsentKind, ConsentState};
 use kidplan_api::telemetry::{Metric, TELEMETRY_REPORT_BYTES, TelemetryReport};
 use kidplan_api::{ChildId, Day};
+use kidplan_core::{AbsenceReport, HolidayRegistration, NewThread};
 use kidplan_core::{Kidplan, MemorySecretStore, Tuning};
 use kidplan_tests::*;
 use std::path::Path;
@@ -47,9 +48,24 @@ async fn same_usage(
         .next()
         .ok_or_else(|| anyhow::anyhow!("no child"))?;
     let day = Day::today().plus_days(10);
-    kp.report_absence(child.id.clone(), day, day, AbsenceReason::Sick, None)?;
-    kp.register_holiday(child.id.clone(), day.plus_days(5), day.plus_days(9), None)?;
-    kp.start_thread(Some(child.id.clone()), "Hei".into(), "Tekst".into())?;
+    kp.report_absence(AbsenceReport {
+        child_id: child.id.clone(),
+        first_day: day,
+        last_day: day,
+        reason: AbsenceReason::Sick,
+        note: None,
+    })?;
+    kp.register_holiday(HolidayRegistration {
+        child_id: child.id.clone(),
+        first_day: day.plus_days(5),
+        last_day: day.plus_days(9),
+        note: None,
+    })?;
+    kp.start_thread(NewThread {
+        child_id: Some(child.id.clone()),
+        subject: "Hei".into(),
+        body: "Tekst".into(),
+    })?;
     kp.change_consent(child.id.clone(), ConsentKind::Trips, ConsentState::Granted)?;
     Ok(kp)
 }
@@ -194,24 +210,24 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
     kp.sync().await?;
     let canary_child = ChildId::from(demo::CANARY_CHILD_ID);
     let day = Day::today().plus_days(3);
-    kp.report_absence(
-        canary_child.clone(),
-        day,
-        day,
-        AbsenceReason::Sick,
-        Some("Canaryx har feber".into()),
-    )?;
-    kp.register_holiday(
-        canary_child.clone(),
-        day.plus_days(5),
-        day.plus_days(6),
-        None,
-    )?;
-    kp.start_thread(
-        Some(canary_child.clone()),
-        "Canaryx".into(),
-        "Hilsen Canaryguardian Wqx, canary.wqx@example.org".into(),
-    )?;
+    kp.report_absence(AbsenceReport {
+        child_id: canary_child.clone(),
+        first_day: day,
+        last_day: day,
+        reason: AbsenceReason::Sick,
+        note: Some("Canaryx har feber".into()),
+    })?;
+    kp.register_holiday(HolidayRegistration {
+        child_id: canary_child.clone(),
+        first_day: day.plus_days(5),
+        last_day: day.plus_days(6),
+        note: None,
+    })?;
+    kp.start_thread(NewThread {
+        child_id: Some(canary_child.clone()),
+        subject: "Canaryx".into(),
+        body: "Hilsen Canaryguardian Wqx, canary.wqx@example.org".into(),
+    })?;
     kp.change_consent(canary_child, ConsentKind::Trips, ConsentState::Denied)?;
     kp.sync().await?;
     if let Some(p) = kp.photos()?.first() {

@@ -1,6 +1,5 @@
 package no.kidplan
 
-import java.time.LocalDate
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
@@ -31,22 +30,20 @@ import no.kidplan.core.Kidplan
 import no.kidplan.core.KidplanException
 import no.kidplan.core.OutboxItem
 import no.kidplan.core.SecretStore
+import no.kidplan.core.Subscription
 import no.kidplan.core.SyncReport
 import no.kidplan.core.ThreadSummary
-import no.kidplan.core.api.AbsenceId
-import no.kidplan.core.api.AbsenceReason
 import no.kidplan.core.api.Child
-import no.kidplan.core.api.ChildId
-import no.kidplan.core.api.HolidayId
 
 /**
  * The Kotlin face of the Kidplan core for screens: the generated [Kidplan] object plus
  * collections as [StateFlow]s that the core's [ChangeListener] keeps fresh.
  *
  * Thin on purpose: every rule lives in the core. This class only turns change notifications
- * into flows, moves blocking calls (SQLite reads and writes) off the caller's thread, and maps
- * `java.time` dates to the core's `Day` strings. Anything not wrapped here is on [core]; run it
- * off the main thread with [call].
+ * into flows and moves blocking calls (SQLite reads and writes) off the caller's thread. Dates
+ * and instants arrive typed from the bindings (`java.time.LocalDate`, `java.time.Instant`), and
+ * actions take the core's request records (`AbsenceReport`, `HolidayRegistration`, ...).
+ * Anything not wrapped here is on [core]; run it off the main thread with [call].
  *
  * Platform-neutral: compiled into the Android library and into the JVM test harness.
  */
@@ -86,7 +83,8 @@ class KidplanSession(
         }
     }
 
-    private val subscription: ULong = core.subscribe(listener)
+    /** Keeps [listener] subscribed until [close]. */
+    private val subscription: Subscription = core.subscribe(listener)
 
     private val errorFlow = MutableSharedFlow<KidplanException>(
         extraBufferCapacity = 16,
@@ -172,24 +170,9 @@ class KidplanSession(
     /** Runs any blocking core call (a cache read or an outbox action) on the IO dispatcher. */
     suspend fun <T> call(block: Kidplan.() -> T): T = withContext(io) { core.block() }
 
-    suspend fun reportAbsence(
-        childId: ChildId,
-        firstDay: LocalDate,
-        lastDay: LocalDate,
-        reason: AbsenceReason,
-        note: String? = null,
-    ): AbsenceId = call { reportAbsence(childId, firstDay.toString(), lastDay.toString(), reason, note) }
-
-    suspend fun registerHoliday(
-        childId: ChildId,
-        firstDay: LocalDate,
-        lastDay: LocalDate,
-        note: String? = null,
-    ): HolidayId = call { registerHoliday(childId, firstDay.toString(), lastDay.toString(), note) }
-
     /** Stops the flows and unsubscribes; then releases the native object. */
     override fun close() {
-        core.unsubscribe(subscription)
+        subscription.close()
         taps.clear()
         scope.cancel()
         core.close()

@@ -58,7 +58,7 @@ class CancellationTest {
         Device(server.baseUrl).use { d ->
             server.login(d)
             val firstPage = AtomicReference(CompletableDeferred<Unit>())
-            d.core.subscribe(object : ChangeListener {
+            val subscription = d.core.subscribe(object : ChangeListener {
                 override fun onChange(collections: List<Collection>) {
                     if (Collection.CHILD_LOG in collections || Collection.CHILDREN in collections) {
                         firstPage.get().complete(Unit)
@@ -87,6 +87,7 @@ class CancellationTest {
                 assertEquals(reference, d.core.snapshot(), "after cancelling at ${cancelAfterMs ?: "first page"}")
                 assertEquals(0u, d.session.sync().applied)
             }
+            subscription.close()
         }
     }
 }

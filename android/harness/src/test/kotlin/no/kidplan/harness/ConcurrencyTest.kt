@@ -8,6 +8,7 @@ import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import no.kidplan.core.KidplanException
+import no.kidplan.core.AbsenceReport
 import no.kidplan.core.api.AbsenceReason
 import no.kidplan.core.ffi.kidplanVersion
 import org.junit.jupiter.api.AfterAll
@@ -48,7 +49,7 @@ class ConcurrencyTest {
                                 .also { assertEquals(names, it) }.let { "children" }
                             2 -> d.core.threads().size.also { assertEquals(threadCount, it) }.let { "threads" }
                             3 -> try {
-                                d.session.reportAbsence(Demo.EMMA_ID, today.plusDays(2), today.plusDays(1), AbsenceReason.SICK)
+                                d.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, today.plusDays(2), today.plusDays(1), AbsenceReason.SICK)) }
                                 "accepted?!"
                             } catch (e: KidplanException.InvalidInput) {
                                 e.field
@@ -66,7 +67,7 @@ class ConcurrencyTest {
             assertEquals(125, results.count { it == "last_day" })
             assertEquals(125, results.count { it == "children" })
             assertEquals(0, results.count { it == "accepted?!" })
-            d.core.unsubscribe(sub)
+            sub.close()
             // The core is intact afterwards.
             assertEquals(0u, d.session.sync().applied)
             assertEquals(names, d.core.children().map { "${it.firstName} ${it.lastName}" }.sorted())

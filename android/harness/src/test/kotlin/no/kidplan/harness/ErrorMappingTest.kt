@@ -6,9 +6,9 @@ import kotlinx.coroutines.runBlocking
 import no.kidplan.InMemorySecretVault
 import no.kidplan.SecretVault
 import no.kidplan.asSecretStore
-import no.kidplan.core.InternalException
 import no.kidplan.core.Kidplan
 import no.kidplan.core.KidplanException
+import no.kidplan.core.AbsenceReport
 import no.kidplan.core.api.AbsenceReason
 import no.kidplan.core.ffi.kidplanVersion
 import org.junit.jupiter.api.AfterAll
@@ -48,7 +48,7 @@ class ErrorMappingTest {
     @Test
     fun `invalid input names the field`() {
         val e = fails<KidplanException.InvalidInput> {
-            d.session.reportAbsence(Demo.EMMA_ID, today.plusDays(5), today.plusDays(4), AbsenceReason.SICK)
+            d.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, today.plusDays(5), today.plusDays(4), AbsenceReason.SICK)) }
         }
         assertEquals("last_day", e.field)
         assertEquals("field=last_day", e.message)
@@ -57,7 +57,7 @@ class ErrorMappingTest {
         }.field)
         assertEquals("contact", fails<KidplanException.InvalidInput> { d.session.requestLoginCode("") }.field)
         assertEquals("to", fails<KidplanException.InvalidInput> {
-            d.session.call { calendarEvents(today.toString(), today.minusDays(1).toString()) }
+            d.session.call { calendarEvents(today, today.minusDays(1)) }
         }.field)
         // Nothing was queued by the refused calls.
         assertTrue(d.core.outbox().isEmpty(), "${d.core.outbox()}")
@@ -66,11 +66,11 @@ class ErrorMappingTest {
     @Test
     fun `unknown and foreign ids are refused`() {
         assertEquals("child_id", fails<KidplanException.InvalidInput> {
-            d.session.reportAbsence("no-such-child", today, today, AbsenceReason.SICK)
+            d.session.call { reportAbsence(AbsenceReport("no-such-child", today, today, AbsenceReason.SICK)) }
         }.field)
         // Another family's child is as unknown as a made-up one.
         assertEquals("child_id", fails<KidplanException.InvalidInput> {
-            d.session.reportAbsence(Demo.OTHER_FAMILY_CHILD_ID, today, today, AbsenceReason.SICK)
+            d.session.call { reportAbsence(AbsenceReport(Demo.OTHER_FAMILY_CHILD_ID, today, today, AbsenceReason.SICK)) }
         }.field)
         fails<KidplanException> { d.session.call { sendMessage("no-such-thread", "Hei") } }
         fails<KidplanException.NotFound> { d.session.call { switchAccount("0".repeat(32)) } }
@@ -79,12 +79,19 @@ class ErrorMappingTest {
     }
 
     @Test
-    fun `a malformed date string is an exception naming the argument, not a crash`() {
-        // The shell's LocalDate overloads make this impossible; the raw binding still must not crash.
-        val e = fails<InternalException> {
-            d.session.call { reportAbsence(Demo.EMMA_ID, "2026-13-45", "2026-13-46", AbsenceReason.SICK, null) }
-        }
-        assertTrue(e.message!!.contains("first_day") || e.message!!.contains("firstDay"), e.message)
+    fun `a date the core cannot take is invalid input naming the field, not a crash`() {
+        // A LocalDate beyond what the core's calendar holds, and one beyond the years the
+        // contract accepts: both are InvalidInput naming the field (never uniffi's internal error).
+        val huge = LocalDate.of(300_000, 1, 1)
+        assertEquals("first_day", fails<KidplanException.InvalidInput> {
+            d.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, huge, huge, AbsenceReason.SICK)) }
+        }.field)
+        val far = LocalDate.of(9999, 12, 31)
+        assertEquals("last_day", fails<KidplanException.InvalidInput> {
+            d.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, today, far, AbsenceReason.SICK)) }
+        }.field)
+        assertEquals("day", fails<KidplanException.InvalidInput> { d.session.call { attendance(huge) } }.field)
+        assertTrue(d.core.outbox().isEmpty(), "${d.core.outbox()}")
         assertEquals(2, d.core.children().size) // the core is still fine
     }
 
@@ -107,7 +114,7 @@ class ErrorMappingTest {
         Device(server.baseUrl).use { fresh ->
             fails<KidplanException.SessionExpired> { fresh.session.sync() }
             fails<KidplanException.SessionExpired> {
-                fresh.session.reportAbsence(Demo.EMMA_ID, today, today, AbsenceReason.SICK)
+                fresh.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, today, today, AbsenceReason.SICK)) }
             }
             assertTrue(fresh.core.children().isEmpty())
         }

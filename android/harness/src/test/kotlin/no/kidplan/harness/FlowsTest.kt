@@ -13,6 +13,7 @@ import no.kidplan.core.ChangeListener
 import no.kidplan.core.Collection
 import no.kidplan.core.LocalState
 import no.kidplan.core.OutboxStatus
+import no.kidplan.core.AbsenceReport
 import no.kidplan.core.api.AbsenceReason
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -60,7 +61,7 @@ class FlowsTest {
             }
             Thread.sleep(300) // let the collector subscribe before acting
             val day = LocalDate.now().plusDays(10)
-            val id = d.session.reportAbsence(Demo.EMMA_ID, day, day, AbsenceReason.APPOINTMENT)
+            val id = d.session.call { reportAbsence(AbsenceReport(Demo.EMMA_ID, day, day, AbsenceReason.APPOINTMENT)) }
             assertTrue(Collection.ABSENCES in change.await())
             val view = d.session.absences.await { list -> list.any { it.absence.id == id } }
                 .single { it.absence.id == id }
@@ -85,7 +86,7 @@ class FlowsTest {
             observer.cancel()
 
             // Unsubscribed listeners hear nothing more.
-            d.core.unsubscribe(handle)
+            handle.close()
             val n = heard.size
             d.session.sync()
             assertEquals(n, heard.size)

@@ -6,6 +6,7 @@ import no.kidplan.core.KidplanException
 import no.kidplan.core.LocalState
 import no.kidplan.core.OutboxKind
 import no.kidplan.core.OutboxStatus
+import no.kidplan.core.AbsenceReport
 import no.kidplan.core.api.AbsenceReason
 import no.kidplan.core.api.AbsenceStatus
 import org.junit.jupiter.api.AfterAll
@@ -32,13 +33,13 @@ class OfflineAbsenceTest {
 
             server.stop()
             val first = LocalDate.now().plusDays(3)
-            val id = d.session.reportAbsence(Demo.JAKOB_ID, first, first.plusDays(1), AbsenceReason.SICK, "Feber")
+            val id = d.session.call { reportAbsence(AbsenceReport(Demo.JAKOB_ID, first, first.plusDays(1), AbsenceReason.SICK, "Feber")) }
 
             // Shown at once, pending, and queued in the outbox.
             val shown = d.core.absences(Demo.JAKOB_ID).single { it.absence.id == id }
             assertEquals(LocalState.Pending, shown.local)
-            assertEquals(first.toString(), shown.absence.firstDay)
-            assertEquals(first.plusDays(1).toString(), shown.absence.lastDay)
+            assertEquals(first, shown.absence.firstDay)
+            assertEquals(first.plusDays(1), shown.absence.lastDay)
             assertEquals("Feber", shown.absence.note)
             val queued = d.core.outbox().single()
             assertEquals(OutboxKind.REPORT_ABSENCE, queued.kind)

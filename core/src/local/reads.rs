@@ -3,9 +3,9 @@
 //! with their local (outbox) state, consents, calendar, files metadata, attendance, pickup
 //! persons, notification preferences and privacy requests.
 
-use crate::cache::{self, day_ms, list};
 use crate::error::Result;
-use crate::outbox::{self, OutboxStatus};
+use crate::local::cache::{self, day_ms, list};
+use crate::local::outbox::{self, OutboxStatus};
 use kidplan_api::model::*;
 use kidplan_api::privacy::PrivacyRequest;
 use kidplan_api::sync::EntityKind;
@@ -22,7 +22,10 @@ pub enum LocalState {
     /// A change by the parent not yet sent.
     Pending,
     /// The server refused the parent's change.
-    Rejected { reason: String },
+    Rejected {
+        /// The server's stable code and message.
+        reason: String,
+    },
 }
 
 fn local(states: &BTreeMap<String, OutboxStatus>, id: &str) -> LocalState {
@@ -39,7 +42,9 @@ fn local(states: &BTreeMap<String, OutboxStatus>, id: &str) -> LocalState {
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AbsenceView {
+    /// The report as the parent sees it.
     pub absence: Absence,
+    /// Whether it has reached the server.
     pub local: LocalState,
 }
 
@@ -47,7 +52,9 @@ pub struct AbsenceView {
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HolidayView {
+    /// The registration as the parent sees it.
     pub holiday: Holiday,
+    /// Whether it has reached the server.
     pub local: LocalState,
 }
 
@@ -55,7 +62,9 @@ pub struct HolidayView {
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MessageView {
+    /// The message.
     pub message: Message,
+    /// Whether it has reached the server.
     pub local: LocalState,
 }
 
@@ -63,9 +72,13 @@ pub struct MessageView {
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ThreadSummary {
+    /// The thread.
     pub thread: Thread,
+    /// Messages from others not read yet.
     pub unread_count: u32,
+    /// The newest message.
     pub last_message: Option<Message>,
+    /// Whether the parent's last change to it has reached the server.
     pub local: LocalState,
 }
 
@@ -73,8 +86,11 @@ pub struct ThreadSummary {
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ChildAttendance {
+    /// The child.
     pub child_id: ChildId,
+    /// The day.
     pub day: Day,
+    /// Where the child is.
     pub state: AttendanceState,
 }
 
@@ -82,6 +98,7 @@ fn page_limit(limit: u32) -> i64 {
     i64::from(limit.clamp(1, 500))
 }
 
+/// The children, by name.
 pub fn children(c: &Connection) -> Result<Vec<Child>> {
     let mut v: Vec<Child> = list(c, "SELECT data FROM children", [])?;
     v.sort_by(|a, b| {
@@ -90,6 +107,7 @@ pub fn children(c: &Connection) -> Result<Vec<Child>> {
     Ok(v)
 }
 
+/// The guardians, by name.
 pub fn guardians(c: &Connection) -> Result<Vec<Guardian>> {
     let mut v: Vec<Guardian> = list(c, "SELECT data FROM guardians", [])?;
     v.sort_by(|a, b| {
@@ -98,24 +116,29 @@ pub fn guardians(c: &Connection) -> Result<Vec<Guardian>> {
     Ok(v)
 }
 
+/// The guardian-child relations.
 pub fn guardian_relations(c: &Connection) -> Result<Vec<GuardianChild>> {
     list(c, "SELECT data FROM guardian_children ORDER BY id", [])
 }
 
+/// The staff, by name.
 pub fn staff(c: &Connection) -> Result<Vec<Staff>> {
     let mut v: Vec<Staff> = list(c, "SELECT data FROM staff", [])?;
     v.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     Ok(v)
 }
 
+/// The kindergartens.
 pub fn kindergartens(c: &Connection) -> Result<Vec<Kindergarten>> {
     list(c, "SELECT data FROM kindergartens ORDER BY id", [])
 }
 
+/// The departments.
 pub fn departments(c: &Connection) -> Result<Vec<Department>> {
     list(c, "SELECT data FROM departments ORDER BY id", [])
 }
 
+/// One guardian.
 pub fn guardian(c: &Connection, id: &str) -> Result<Option<Guardian>> {
     cache::get(c, EntityKind::Guardian, id)
 }
@@ -283,10 +306,12 @@ pub fn calendar_events(c: &Connection, from: Day, to: Day) -> Result<Vec<Calenda
     )
 }
 
+/// Documents, newest first.
 pub fn documents(c: &Connection) -> Result<Vec<Document>> {
     list(c, "SELECT data FROM documents ORDER BY at DESC, id", [])
 }
 
+/// Photos, newest first.
 pub fn photos(c: &Connection) -> Result<Vec<Photo>> {
     list(c, "SELECT data FROM photos ORDER BY at DESC, id", [])
 }
@@ -315,6 +340,7 @@ pub fn attendance(c: &Connection, day: Day) -> Result<Vec<ChildAttendance>> {
         .collect())
 }
 
+/// The persons allowed to pick a child up.
 pub fn pickup_persons(c: &Connection, child: &ChildId) -> Result<Vec<PickupPerson>> {
     list(
         c,
@@ -323,6 +349,7 @@ pub fn pickup_persons(c: &Connection, child: &ChildId) -> Result<Vec<PickupPerso
     )
 }
 
+/// The notification preferences of guardian `me`.
 pub fn notification_preferences(c: &Connection, me: &str) -> Result<Vec<NotificationPreference>> {
     Ok(
         cache::get::<NotificationPreferences>(c, EntityKind::NotificationPreferences, me)?
@@ -331,6 +358,7 @@ pub fn notification_preferences(c: &Connection, me: &str) -> Result<Vec<Notifica
     )
 }
 
+/// Privacy requests, newest first.
 pub fn privacy_requests(c: &Connection) -> Result<Vec<PrivacyRequest>> {
     list(
         c,

@@ -1,12 +1,14 @@
 //! The local view of synced entities: one table per entity kind, each row the entity's JSON
 //! plus a few indexed columns. Upserts and deletes (with their cascades) are written here, by
-//! sync and by the outbox, always inside a caller's transaction.
+//! sync and by the outbox, always inside a caller's transaction. A delete also tells
+//! `local::shadow` that the entities it took with it are gone on the server too.
 //!
 //! Row shape: `id, child_id, ref_id, who, at, at2, flag, data`. `child_id` is the child the
 //! row is about, `ref_id` a parent row (thread, kindergarten, ...), `who` the person who wrote
 //! it, `at`/`at2` sort or range keys in epoch ms, `flag` 1 for an unread message.
 
 use crate::error::Result;
+use crate::local::shadow;
 use crate::observers::Collection;
 use kidplan_api::model::*;
 use kidplan_api::sync::{Entity, EntityKind};
@@ -18,14 +20,18 @@ use std::collections::BTreeSet;
 /// What a write changed: collections to announce and cached file names to unlink after commit.
 #[derive(Debug, Default)]
 pub struct Effects {
+    /// The collections to announce.
     pub collections: BTreeSet<Collection>,
+    /// Names of cached files to unlink after the commit.
     pub files: Vec<String>,
 }
 
 impl Effects {
+    /// Notes that `c` changed.
     pub fn touch(&mut self, c: Collection) {
         self.collections.insert(c);
     }
+    /// Adds another write's effects.
     pub fn merge(&mut self, other: Effects) {
         self.collections.extend(other.collections);
         self.files.extend(other.files);
@@ -56,6 +62,11 @@ pub fn table(kind: EntityKind) -> Option<&'static str> {
         EntityKind::PrivacyRequest => "privacy_requests",
         EntityKind::Unknown => return None,
     })
+}
+
+/// The entity kind stored under `name` (`None` for a name this build does not know).
+pub fn kind_named(name: &str) -> Option<EntityKind> {
+    EntityKind::ALL.into_iter().find(|k| k.as_str() == name)
 }
 
 /// Every entity table.
@@ -247,7 +258,7 @@ pub fn upsert(c: &Connection, e: &Entity, me: &str, fx: &mut Effects) -> Result<
     let Some(t) = table(e.kind()) else {
         return Ok(());
     };
-    let (id, cols, data) = shape(e, me).map_err(|_| crate::error::KidplanError::Internal)?;
+    let (id, cols, data) = shape(e, me)?;
     // Called once per change while a sync page is applied: keep the statement prepared.
     c.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {t} (id, child_id, ref_id, who, at, at2, flag, data)
@@ -281,6 +292,24 @@ pub fn get<T: DeserializeOwned>(c: &Connection, kind: EntityKind, id: &str) -> R
         })
         .optional()?;
     Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// Reads one entity's JSON as stored; `None` when absent.
+pub fn get_json(c: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
+    let Some(t) = table(kind) else {
+        return Ok(None);
+    };
+    Ok(
+        c.prepare_cached(&format!("SELECT data FROM {t} WHERE id = ?1"))?
+            .query_row([id], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// An entity's id and its JSON as the cache stores it (the same as the feed's `data`).
+pub fn id_and_json(e: &Entity) -> Result<(String, String)> {
+    let (id, _, data) = shape(e, "")?;
+    Ok((id, data))
 }
 
 /// Reads an entity as the decoded [`Entity`].
@@ -329,13 +358,21 @@ pub fn list<T: DeserializeOwned>(
     Ok(out)
 }
 
-fn delete_where(c: &Connection, t: &str, col: &str, v: &str) -> Result<Vec<String>> {
+/// Deletes the rows of `kind` whose `col` is `v` (a cascade); returns their ids. A server
+/// version held back for one of them becomes "gone" as well.
+fn delete_where(c: &Connection, kind: EntityKind, col: &str, v: &str) -> Result<Vec<String>> {
+    let Some(t) = table(kind) else {
+        return Ok(vec![]);
+    };
     let ids = {
-        let mut st = c.prepare(&format!("SELECT id FROM {t} WHERE {col} = ?1"))?;
+        let mut st = c.prepare_cached(&format!("SELECT id FROM {t} WHERE {col} = ?1"))?;
         st.query_map([v], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?
     };
     c.execute(&format!("DELETE FROM {t} WHERE {col} = ?1"), [v])?;
+    for id in &ids {
+        shadow::gone(c, kind, id)?;
+    }
     Ok(ids)
 }
 
@@ -362,21 +399,21 @@ pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> R
     match kind {
         EntityKind::Child => delete_child_data(c, id, fx)?,
         EntityKind::Guardian => {
-            delete_where(c, "guardian_children", "ref_id", id)?;
-            delete_where(c, "messages", "who", id)?;
-            delete_where(c, "privacy_requests", "ref_id", id)?;
-            delete_where(c, "notification_preferences", "id", id)?;
+            delete_where(c, EntityKind::GuardianChild, "ref_id", id)?;
+            delete_where(c, EntityKind::Message, "who", id)?;
+            delete_where(c, EntityKind::PrivacyRequest, "ref_id", id)?;
+            delete_where(c, EntityKind::NotificationPreferences, "id", id)?;
             fx.touch(Collection::Messages);
             fx.touch(Collection::Threads);
             fx.touch(Collection::PrivacyRequests);
         }
         EntityKind::Staff => {
-            delete_where(c, "messages", "who", id)?;
+            delete_where(c, EntityKind::Message, "who", id)?;
             fx.touch(Collection::Messages);
             fx.touch(Collection::Threads);
         }
         EntityKind::Thread => {
-            delete_where(c, "messages", "ref_id", id)?;
+            delete_where(c, EntityKind::Message, "ref_id", id)?;
             fx.touch(Collection::Messages);
         }
         EntityKind::Message => fx.touch(Collection::Threads),
@@ -388,21 +425,21 @@ pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> R
 }
 
 fn delete_child_data(c: &Connection, child: &str, fx: &mut Effects) -> Result<()> {
-    for t in [
-        "log_entries",
-        "absences",
-        "holidays",
-        "consents",
-        "attendance",
-        "pickup_persons",
-        "guardian_children",
+    for kind in [
+        EntityKind::LogEntry,
+        EntityKind::Absence,
+        EntityKind::Holiday,
+        EntityKind::Consent,
+        EntityKind::Attendance,
+        EntityKind::PickupPerson,
+        EntityKind::GuardianChild,
     ] {
-        delete_where(c, t, "child_id", child)?;
+        delete_where(c, kind, "child_id", child)?;
     }
-    for thread in delete_where(c, "threads", "child_id", child)? {
-        delete_where(c, "messages", "ref_id", &thread)?;
+    for thread in delete_where(c, EntityKind::Thread, "child_id", child)? {
+        delete_where(c, EntityKind::Message, "ref_id", &thread)?;
     }
-    for doc in delete_where(c, "documents", "child_id", child)? {
+    for doc in delete_where(c, EntityKind::Document, "child_id", child)? {
         drop_files(c, "document", &doc, fx)?;
     }
     // Photos: untag the child; a photo left with no visible child goes.

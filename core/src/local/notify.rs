@@ -21,7 +21,9 @@ const PREVIEW_CHARS: usize = 120;
 pub struct LocalNotification {
     /// The channel (Android) or category (iOS) to post it in.
     pub category: NotificationCategory,
+    /// The title line.
     pub title: String,
+    /// The text under it.
     pub body: String,
     /// The child it is about, for the shell to open the right screen.
     pub child_id: Option<ChildId>,
@@ -80,35 +82,60 @@ pub fn parse_payload(raw: &str) -> Option<PushHint> {
 /// What happened, with the cache's data needed to say it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NotificationEvent {
+    /// The kindergarten acknowledged an absence report.
     AbsenceAcknowledged {
+        /// The child.
         child_id: ChildId,
+        /// The child's first name.
         child_first_name: String,
+        /// The first day of the absence.
         first_day: Day,
+        /// The last day of the absence.
         last_day: Day,
     },
+    /// A new message in a conversation.
     Message {
+        /// The conversation.
         thread_id: ThreadId,
+        /// The child it is about, if one.
         child_id: Option<ChildId>,
+        /// Who wrote it.
         sender_name: String,
+        /// What they wrote.
         body: String,
     },
+    /// A message to everyone (or a department).
     Broadcast {
+        /// The broadcast's thread.
         thread_id: ThreadId,
+        /// Its subject.
         subject: String,
+        /// Its text.
         body: String,
+        /// Urgent (closure, emergency): always shown.
         urgent: bool,
     },
+    /// A new entry in a child's log.
     ChildLog {
+        /// The child.
         child_id: ChildId,
+        /// The child's first name.
         child_first_name: String,
+        /// What kind of entry.
         kind: LogKind,
     },
+    /// A new photo.
     Photo {
+        /// The guardian's child in it, if one.
         child_id: Option<ChildId>,
+        /// That child's first name.
         child_first_name: Option<String>,
     },
+    /// A calendar event.
     Calendar {
+        /// Its title.
         title: String,
+        /// The day it starts.
         day: Day,
     },
 }

@@ -4,10 +4,11 @@
 //! random 256-bit raw key from the secret store (`PRAGMA key = "x'<64 hex>'"`: no passphrase
 //! derivation on open). WAL, `secure_delete = ON`, `foreign_keys = ON`. Migrations are steps of
 //! [`MIGRATIONS`], each applied in one transaction with `PRAGMA user_version`. A corrupt file, a
-//! file keyed with another key, or a file from a newer app gives [`KidplanError::Storage`]; the
-//! shell may then ask the parent and call `reset_local_cache()` to start fresh.
+//! file keyed with another key, or a file from a newer app is unreadable (the public
+//! `StorageCorrupt`); the shell may then ask the parent and call `reset_local_cache()` to start
+//! fresh. A full disk is a transient failure: the transaction rolls back and nothing is lost.
 
-use crate::error::{KidplanError, Result};
+use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -86,6 +87,33 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX messages_unread ON messages(ref_id, flag);
     "#,
+    // v5: the server's truth is held back while the parent's actions are pending (see
+    // `local::shadow`): `server_copies` keeps the newest server version (NULL: absent on the
+    // server) of each entity a pending action covers, and `outbox_covers` says which entities
+    // each queued action changed locally. Pending actions of an older version get their
+    // server copy from the snapshot they kept (`undo.prev`), the earliest per entity.
+    r#"
+    CREATE TABLE server_copies (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox_covers (
+        seq INTEGER NOT NULL REFERENCES outbox(seq) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (seq, kind, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_covers_entity ON outbox_covers(kind, id);
+    INSERT OR IGNORE INTO outbox_covers (seq, kind, id)
+        SELECT seq, response_kind, entity_id FROM outbox
+        WHERE status = 'pending' AND response_kind IS NOT NULL;
+    INSERT OR IGNORE INTO server_copies (kind, id, data)
+        SELECT json_extract(undo, '$.kind'), json_extract(undo, '$.id'), json_extract(undo, '$.prev')
+        FROM outbox WHERE status = 'pending' AND undo IS NOT NULL ORDER BY seq;
+    UPDATE outbox SET undo = NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -138,7 +166,9 @@ impl Store {
 
     /// The connection (one per account; reads and writes are short).
     pub fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| KidplanError::Internal)
+        self.conn
+            .lock()
+            .map_err(|_| Error::Bug("store lock poisoned"))
     }
 
     /// Runs `f` in one immediate transaction, committed only when `f` succeeds.
@@ -179,7 +209,7 @@ pub fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
 
 fn open_keyed(path: &Path, key_hex: &str) -> Result<Connection> {
     if key_hex.len() != 64 || !key_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(KidplanError::Storage);
+        return Err(Error::Unreadable("key is not 64 hex digits"));
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -201,7 +231,7 @@ fn open_keyed(path: &Path, key_hex: &str) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(KidplanError::Storage);
+        return Err(Error::Bug("journal mode is not WAL"));
     }
     conn.execute_batch(
         "PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
@@ -215,10 +245,12 @@ fn migrate(conn: &Connection, target: u32) -> Result<()> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest_version() {
         tracing::warn!(current, "database is from a newer app");
-        return Err(KidplanError::Storage);
+        return Err(Error::Unreadable("schema from a newer app"));
     }
     for v in current..target.min(latest_version()) {
-        let sql = MIGRATIONS.get(v as usize).ok_or(KidplanError::Internal)?;
+        let sql = MIGRATIONS
+            .get(v as usize)
+            .ok_or(Error::Bug("missing migration"))?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let step = conn
             .execute_batch(sql)
@@ -252,6 +284,13 @@ pub fn remove_db_files(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::error::KidplanError::{self, StorageCorrupt};
+
+    /// The public error of a failed open.
+    fn public<T>(r: Result<T>) -> Option<KidplanError> {
+        r.err().map(|e| e.to_public())
+    }
 
     fn tables(s: &Store) -> Vec<String> {
         let c = s.conn().expect("conn");
@@ -298,11 +337,8 @@ mod tests {
             Some("Canary value")
         );
         drop(s);
-        assert_eq!(
-            Store::open(&p, &new_key()).err(),
-            Some(KidplanError::Storage)
-        );
-        assert_eq!(Store::open(&p, "nothex").err(), Some(KidplanError::Storage));
+        assert_eq!(public(Store::open(&p, &new_key())), Some(StorageCorrupt));
+        assert_eq!(public(Store::open(&p, "nothex")), Some(StorageCorrupt));
     }
 
     #[test]
@@ -310,10 +346,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let junk = dir.path().join("junk.db");
         std::fs::write(&junk, vec![0x5a; 10_000]).expect("write");
-        assert_eq!(
-            Store::open(&junk, &new_key()).err(),
-            Some(KidplanError::Storage)
-        );
+        assert_eq!(public(Store::open(&junk, &new_key())), Some(StorageCorrupt));
         // A plain (unencrypted) SQLite file.
         let plain = dir.path().join("plain.db");
         {
@@ -322,8 +355,8 @@ mod tests {
                 .expect("sql");
         }
         assert_eq!(
-            Store::open(&plain, &new_key()).err(),
-            Some(KidplanError::Storage)
+            public(Store::open(&plain, &new_key())),
+            Some(StorageCorrupt)
         );
         // A truncated encrypted file.
         let key = new_key();
@@ -367,6 +400,8 @@ mod tests {
                 "children",
                 "messages",
                 "push_registration",
+                "server_copies",
+                "outbox_covers",
             ] {
                 assert!(t.iter().any(|n| n == needed), "{needed} from {from}");
             }
@@ -404,7 +439,69 @@ mod tests {
                 .execute_batch(&format!("PRAGMA user_version = {}", latest_version() + 1))
                 .expect("bump");
         }
-        assert_eq!(Store::open(&p, &key).err(), Some(KidplanError::Storage));
+        assert_eq!(public(Store::open(&p, &key)), Some(StorageCorrupt));
+    }
+
+    #[test]
+    fn pending_actions_of_v4_keep_their_server_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("cache.db");
+        let key = new_key();
+        {
+            let s = Store::open_to(&p, &key, 4).expect("v4");
+            let c = s.conn().expect("conn");
+            // Two pending edits of one absence (the first kept the server's version), a sent
+            // one of another, and a pending create (no server version).
+            for (seq, entity, status, undo) in [
+                (
+                    1,
+                    "a1",
+                    "pending",
+                    Some(r#"{"kind":"absence","id":"a1","prev":{"v":"server"}}"#),
+                ),
+                (
+                    2,
+                    "a1",
+                    "pending",
+                    Some(r#"{"kind":"absence","id":"a1","prev":{"v":"edit1"}}"#),
+                ),
+                (3, "a2", "sent", None),
+                (
+                    4,
+                    "a3",
+                    "pending",
+                    Some(r#"{"kind":"absence","id":"a3","prev":null}"#),
+                ),
+            ] {
+                c.execute(
+                    "INSERT INTO outbox (seq, idem_key, kind, target, entity_id, method, path,
+                       response_kind, undo, status, next_attempt_at, created_at)
+                     VALUES (?1, ?2, 'edit_absence', ?3, ?3, 'PUT', '/x', 'absence', ?4, ?5, 0, 0)",
+                    rusqlite::params![seq, format!("k{seq}"), entity, undo, status],
+                )
+                .expect("outbox row");
+            }
+        }
+        let s = Store::open(&p, &key).expect("migrate");
+        let c = s.conn().expect("conn");
+        let copies: Vec<(String, Option<String>)> = c
+            .prepare("SELECT id, data FROM server_copies ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            copies,
+            vec![
+                ("a1".to_string(), Some(r#"{"v":"server"}"#.to_string())),
+                ("a3".to_string(), None)
+            ]
+        );
+        let covers: i64 = c
+            .query_row("SELECT count(*) FROM outbox_covers", [], |r| r.get(0))
+            .expect("covers");
+        assert_eq!(covers, 3);
     }
 
     #[test]
@@ -420,7 +517,7 @@ mod tests {
                 .execute_batch("CREATE INDEX files_lru ON meta(value)")
                 .expect("sabotage");
         }
-        assert_eq!(Store::open(&p, &key).err(), Some(KidplanError::Storage));
+        assert_eq!(public(Store::open(&p, &key)), Some(KidplanError::Storage));
         let s = Store::open_to(&p, &key, 1).expect("still v1");
         let v: u32 = s
             .conn()

@@ -1,22 +1,28 @@
-//! The core's shared state behind the [`Kidplan`](crate::Kidplan) facade: its tokio runtime,
-//! the account registry and the accounts held open, their background senders, the observers,
-//! the sync status and the telemetry counters. Also owns the glue every capability uses:
-//! finding the active account ([`Inner::require_ctx`]), a read ([`Inner::read`]), an action
-//! ([`Inner::act`]), applying a write's [`Effects`] and wiping an account whose session the
-//! server revoked ([`Inner::after_network`]).
+//! The orchestrator: the one module that holds the core's shared state and drives the
+//! services (`auth`, `sync`, `sender`, `push`, `files`, `telemetry`, `privacy`) over the local
+//! layer (`local`). Nothing imports it but the facade (`lib.rs`).
 //!
-//! The capabilities add their own `impl Inner` blocks (accounts, sync, sender, files, push,
-//! telemetry, privacy); the facade only delegates.
+//! - this file: [`Inner`] (the runtime, the account registry and the accounts held open, the
+//!   observers, the sync status, the telemetry counters) and the glue every call uses:
+//!   finding the active account, a read, an action, applying a write's effects, and wiping an
+//!   account whose session the server revoked;
+//! - `session`: logging in and out, switching, removing and resetting accounts, wiping;
+//! - `jobs`: sync, the background sender, push, files, the export and the telemetry report.
+
+mod jobs;
+mod session;
 
 use crate::accounts::{AccountCtx, AccountId, Registry};
-use crate::actions::Actor;
-use crate::cache::Effects;
 use crate::client::Client;
 use crate::config::{Config, Tuning};
-use crate::error::{KidplanError, Result};
+use crate::error::{Error, Result};
+use crate::local::actions::Actor;
+use crate::local::cache::Effects;
+use crate::local::file_index;
+use crate::observers::Observers;
 use crate::secrets::SecretStore;
 use crate::sync::SyncStatus;
-use crate::{files, observers, push, telemetry};
+use crate::{push, telemetry};
 use kidplan_api::telemetry::Metric;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -31,17 +37,17 @@ pub(crate) struct Inner {
     pub(crate) secrets: Arc<dyn SecretStore>,
     pub(crate) client: Client,
     pub(crate) handle: tokio::runtime::Handle,
-    pub(crate) registry: Mutex<Registry>,
-    pub(crate) open: Mutex<HashMap<AccountId, Arc<AccountCtx>>>,
-    pub(crate) senders: Mutex<HashMap<AccountId, tokio::task::AbortHandle>>,
-    pub(crate) observers: observers::Observers,
-    pub(crate) status: Mutex<SyncStatus>,
+    registry: Mutex<Registry>,
+    open: Mutex<HashMap<AccountId, Arc<AccountCtx>>>,
+    senders: Mutex<HashMap<AccountId, tokio::task::AbortHandle>>,
+    pub(crate) observers: Arc<Observers>,
+    status: Mutex<SyncStatus>,
     pub(crate) telemetry: telemetry::Telemetry,
 }
 
-/// Locks `m`; a poisoned lock is `Internal`.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| KidplanError::Internal)
+/// Locks `m`; a poisoned lock is a bug.
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| Error::Bug("lock poisoned"))
 }
 
 /// Starts the core on `data_dir` (created if missing): the runtime, and the shared state on it.
@@ -58,7 +64,7 @@ pub(crate) fn start(
         .thread_name("kidplan-core")
         .enable_all()
         .build()
-        .map_err(|_| KidplanError::Internal)?;
+        .map_err(|_| Error::Bug("the core's runtime did not start"))?;
     let registry = Registry::load(&data_dir);
     let telemetry = telemetry::Telemetry::open_with_offset(
         data_dir.join("telemetry.json"),
@@ -76,7 +82,7 @@ pub(crate) fn start(
         registry: Mutex::new(registry),
         open: Mutex::new(HashMap::new()),
         senders: Mutex::new(HashMap::new()),
-        observers: observers::Observers::default(),
+        observers: Arc::new(Observers::default()),
         status: Mutex::new(SyncStatus::default()),
         telemetry,
     });
@@ -103,9 +109,9 @@ impl Inner {
         self.ctx(&id).map(Some)
     }
 
-    /// The active account's context; `SessionExpired` without one.
+    /// The active account's context; `NoSession` without one.
     pub(crate) fn require_ctx(self: &Arc<Self>) -> Result<Arc<AccountCtx>> {
-        self.active_ctx()?.ok_or(KidplanError::SessionExpired)
+        self.active_ctx()?.ok_or(Error::NoSession)
     }
 
     /// The open context of an account, opening it (and starting its sender) on first use.
@@ -117,14 +123,14 @@ impl Inner {
         let account = lock(&self.registry)?
             .get(id)
             .cloned()
-            .ok_or(KidplanError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         let ctx = Arc::new(AccountCtx::open(
             &self.data_dir,
             account,
             self.secrets.clone(),
             self.client.clone(),
         )?);
-        if let Err(e) = files::sweep(&ctx) {
+        if let Err(e) = file_index::sweep(&ctx.store, &ctx.files_dir()) {
             tracing::warn!(error = e.code(), "file cache sweep failed");
         }
         open.insert(id.clone(), ctx.clone());
@@ -146,9 +152,10 @@ impl Inner {
     }
 
     /// Runs an action in one transaction of the active account's store, applies its effects
-    /// and wakes the account's sender.
+    /// and wakes the account's sender; counts `metric` when given.
     pub(crate) fn act<T>(
         self: &Arc<Self>,
+        metric: Option<Metric>,
         f: impl FnOnce(&Connection, &Actor, &mut Effects) -> Result<T>,
     ) -> Result<T> {
         let ctx = self.require_ctx()?;
@@ -160,24 +167,16 @@ impl Inner {
         let out = ctx.store.write(|tx| f(tx, &actor, &mut fx))?;
         self.apply(&ctx.files_dir(), fx);
         ctx.wake.notify_one();
+        if let Some(m) = metric {
+            self.telemetry.record(m);
+        }
         Ok(out)
     }
 
-    /// [`Inner::act`], then counts `metric` for the telemetry report.
-    pub(crate) fn act_counted<T>(
-        self: &Arc<Self>,
-        metric: Metric,
-        f: impl FnOnce(&Connection, &Actor, &mut Effects) -> Result<T>,
-    ) -> Result<T> {
-        let out = self.act(f)?;
-        self.telemetry.record(metric);
-        Ok(out)
-    }
-
-    /// Applies a write's effects: deletes the files it dropped (in `files_dir`) and tells the
-    /// observers what changed.
+    /// Applies a committed write's effects: deletes the files it dropped (in `files_dir`) and
+    /// tells the observers what changed.
     pub(crate) fn apply(&self, files_dir: &Path, fx: Effects) {
-        files::apply_effects(files_dir, &fx);
+        file_index::apply_effects(files_dir, &fx);
         self.observers.notify(fx.collections.into_iter().collect());
     }
 
@@ -188,7 +187,7 @@ impl Inner {
             if let Err(e) = self.remove_account(&ctx.account.id) {
                 tracing::error!(error = e.code(), "wiping a revoked account failed");
             }
-            return Err(KidplanError::SessionExpired);
+            return Err(Error::SessionRevoked);
         }
         r
     }

@@ -1,0 +1,206 @@
+//! The photo and document cache on disk, as local state: `<account dir>/files`, indexed in the
+//! account's database (`files` table), evicted least-recently-used beyond a size cap, and
+//! unlinked when their entity is tombstoned (after the transaction that dropped their rows
+//! committed). File names are hashes, never server-provided strings. Downloading is
+//! `crate::files`'.
+
+use crate::error::{Error, Result};
+use crate::local::cache::Effects;
+use crate::local::store::Store;
+use kidplan_api::Timestamp;
+use kidplan_api::sync::EntityKind;
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Which rendition of a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum PhotoSize {
+    /// A small preview.
+    Thumb,
+    /// The whole photo.
+    Full,
+}
+
+impl PhotoSize {
+    /// The size's name in URLs and index keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoSize::Thumb => "thumb",
+            PhotoSize::Full => "full",
+        }
+    }
+}
+
+/// One cached file: its index key, its name in the files directory, and its entity.
+#[derive(Clone, Debug)]
+pub struct CachedFile {
+    /// `<kind>/<id>/<variant>`.
+    pub key: String,
+    /// The file's name: a hash of the key.
+    pub name: String,
+    /// `photo` or `document`.
+    pub kind: &'static str,
+    /// The photo's or document's id.
+    pub entity_id: String,
+}
+
+impl CachedFile {
+    /// The cache entry of a photo (in `size`) or a document.
+    pub fn of(kind: EntityKind, id: &str, size: Option<PhotoSize>) -> Result<CachedFile> {
+        let kind_s = match kind {
+            EntityKind::Photo => "photo",
+            EntityKind::Document => "document",
+            _ => return Err(Error::Bug("only photos and documents are cached as files")),
+        };
+        let variant = size.map(PhotoSize::as_str).unwrap_or("full");
+        let key = format!("{kind_s}/{id}/{variant}");
+        let name = hex::encode(&Sha256::digest(key.as_bytes())[..16]);
+        Ok(CachedFile {
+            key,
+            name,
+            kind: kind_s,
+            entity_id: id.to_owned(),
+        })
+    }
+
+    /// Its path in `dir`.
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.name)
+    }
+}
+
+/// Unlinks cached files by name (after the transaction that dropped their rows committed).
+pub fn unlink(dir: &Path, names: &[String]) {
+    for n in names {
+        if n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()) {
+            match std::fs::remove_file(dir.join(n)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(kind = ?e.kind(), "could not delete a cached file"),
+            }
+        }
+    }
+}
+
+/// Applies the file side of committed effects.
+pub fn apply_effects(dir: &Path, fx: &Effects) {
+    if !fx.files.is_empty() {
+        unlink(dir, &fx.files);
+    }
+}
+
+/// Deletes files in `dir` that the index does not know (left by a crash), and index rows
+/// whose file is gone.
+pub fn sweep(store: &Store, dir: &Path) -> Result<()> {
+    let known: HashSet<String> = {
+        let c = store.conn()?;
+        let mut st = c.prepare("SELECT name FROM files")?;
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut present = HashSet::new();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if known.contains(&name) {
+            present.insert(name);
+        } else {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let missing: Vec<&String> = known.iter().filter(|n| !present.contains(*n)).collect();
+    if !missing.is_empty() {
+        store.write(|tx| {
+            for n in &missing {
+                tx.execute("DELETE FROM files WHERE name = ?1", [n.as_str()])?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether the file is cached (and on disk); a hit counts as a use.
+pub fn hit(store: &Store, dir: &Path, f: &CachedFile) -> Result<bool> {
+    let now = Timestamp::now().0;
+    let known = store.write(|tx| {
+        let n = tx.execute(
+            "UPDATE files SET last_used = ?2 WHERE key = ?1",
+            params![f.key, now],
+        )?;
+        Ok(n > 0)
+    })?;
+    Ok(known && f.path(dir).exists())
+}
+
+/// Moves a finished download (`tmp`, `bytes` long) into the cache and indexes it, in one
+/// transaction; if its entity was tombstoned meanwhile, the download is dropped and the answer
+/// is `NotFound`.
+pub fn store_download(
+    store: &Store,
+    dir: &Path,
+    f: &CachedFile,
+    entity: EntityKind,
+    tmp: &Path,
+    bytes: u64,
+) -> Result<PathBuf> {
+    let path = f.path(dir);
+    let now = Timestamp::now().0;
+    let stored = store.write(|tx| {
+        if !crate::local::cache::exists(tx, entity, &f.entity_id)? {
+            return Ok(false);
+        }
+        std::fs::rename(tmp, &path)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO files(key, kind, entity_id, name, size, last_used)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![f.key, f.kind, f.entity_id, f.name, bytes as i64, now],
+        )?;
+        Ok(true)
+    });
+    match stored {
+        Ok(true) => Ok(path),
+        Ok(false) => {
+            let _ = std::fs::remove_file(tmp);
+            Err(Error::NotFound)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(tmp);
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
+}
+
+/// Evicts least recently used files until the total is at most `cap` (never `keep`).
+pub fn evict(store: &Store, dir: &Path, cap: u64, keep: &str) -> Result<()> {
+    let doomed = store.write(|tx| {
+        let total: i64 =
+            tx.query_row("SELECT coalesce(sum(size), 0) FROM files", [], |r| r.get(0))?;
+        let mut over = total - i64::try_from(cap).unwrap_or(i64::MAX);
+        let mut doomed = Vec::new();
+        if over <= 0 {
+            return Ok(doomed);
+        }
+        let rows: Vec<(String, String, i64)> = {
+            let mut st = tx.prepare(
+                "SELECT key, name, size FROM files WHERE key != ?1 ORDER BY last_used, key",
+            )?;
+            st.query_map([keep], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (key, name, size) in rows {
+            if over <= 0 {
+                break;
+            }
+            tx.execute("DELETE FROM files WHERE key = ?1", [&key])?;
+            doomed.push(name);
+            over -= size;
+        }
+        Ok(doomed)
+    })?;
+    unlink(dir, &doomed);
+    Ok(())
+}

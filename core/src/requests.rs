@@ -1,0 +1,86 @@
+//! The records a parent's action takes when it needs more than a couple of values: one record
+//! per action, with named fields, instead of a long positional list. They cross the FFI as
+//! Kotlin data classes and Swift structs (optional fields default to `null`/`nil`).
+
+use kidplan_api::model::AbsenceReason;
+use kidplan_api::{ChildId, Day};
+
+/// A new absence report: the child stays home from `first_day` to `last_day` (inclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AbsenceReport {
+    /// The child who is absent.
+    pub child_id: ChildId,
+    /// The first day of the absence.
+    pub first_day: Day,
+    /// The last day of the absence (the same as `first_day` for one day).
+    pub last_day: Day,
+    /// Why the child is absent.
+    pub reason: AbsenceReason,
+    /// A note for the staff (at most 2,000 characters).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub note: Option<String>,
+}
+
+/// A change to an absence report that the kindergarten has not acknowledged yet: its new days,
+/// reason and note (all of them; the report is replaced).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AbsenceChange {
+    /// The first day of the absence.
+    pub first_day: Day,
+    /// The last day of the absence.
+    pub last_day: Day,
+    /// Why the child is absent.
+    pub reason: AbsenceReason,
+    /// A note for the staff; `None` removes it.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub note: Option<String>,
+}
+
+/// A holiday registration: the child is away on holiday from `first_day` to `last_day`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct HolidayRegistration {
+    /// The child who is on holiday.
+    pub child_id: ChildId,
+    /// The first day away.
+    pub first_day: Day,
+    /// The last day away.
+    pub last_day: Day,
+    /// A note for the staff.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub note: Option<String>,
+}
+
+/// A new conversation with the staff, with its first message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NewThread {
+    /// The child it is about; `None` for a conversation about no particular child.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub child_id: Option<ChildId>,
+    /// The subject line (at most 200 characters).
+    pub subject: String,
+    /// The first message (at most 2,000 characters).
+    pub body: String,
+}
+
+/// A change to the guardian's own contact details. `None` keeps a field as it is; an empty
+/// string clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ContactChange {
+    /// The e-mail address.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub email: Option<String>,
+    /// The phone number.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub phone: Option<String>,
+    /// The street address.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub address: Option<String>,
+    /// The postcode.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub postal_code: Option<String>,
+}
