@@ -15,6 +15,8 @@
 //! checksum checks stay on, so loading a library built from other bindings fails at first use
 //! with a clear message instead of corrupting memory.
 
+#![warn(missing_docs)]
+
 uniffi::setup_scaffolding!();
 
 // Referencing the crates makes the linker keep their exported scaffolding symbols.

@@ -134,3 +134,136 @@ fn a_corrupt_database_is_storage_corrupt_until_reset() {
     assert_eq!(kp.children().expect("children"), vec![]);
     assert_eq!(kp.outbox().expect("outbox"), vec![]);
 }
+
+/// An account whose database is open, with one child in its cache (no server needed).
+fn device_with_a_child(dir: &tempfile::TempDir) -> Arc<Kidplan> {
+    let account = Account {
+        id: AccountId("cd".repeat(16)),
+        role: kidplan_api::auth::Role::Guardian,
+        person_id: "g1".into(),
+        kindergarten_id: "k1".into(),
+        kindergarten_name: "Solsikken".into(),
+    };
+    Registry {
+        accounts: vec![account.clone()],
+        active: Some(account.id.clone()),
+    }
+    .save(dir.path())
+    .expect("registry");
+    let kp = Kidplan::open_with_tuning(
+        dir.path().to_str().expect("utf8").into(),
+        config(&dead_url()),
+        MemorySecretStore::new(),
+        Tuning {
+            background_flush: false,
+            ..Tuning::default()
+        },
+    )
+    .expect("open");
+    let ctx = kp.inner.require_ctx().expect("account");
+    ctx.store
+        .write(|tx| {
+            let child: Child = serde_json::from_value(serde_json::json!({
+                "id": "c1", "kindergarten_id": "k1", "department_id": "d1",
+                "first_name": "Ola", "last_name": "Nordmann", "birth_date": "2021-03-04",
+                "info": null
+            }))?;
+            cache::upsert(
+                tx,
+                &sync_entity(child),
+                "g1",
+                &mut cache::Effects::default(),
+            )
+        })
+        .expect("child");
+    kp
+}
+
+fn sync_entity(c: Child) -> kidplan_api::sync::Entity {
+    kidplan_api::sync::Entity::Child(c)
+}
+
+fn absence_on(day: u32) -> AbsenceReport {
+    AbsenceReport {
+        child_id: "c1".into(),
+        first_day: Day::from_ymd(2026, 12, day).expect("day"),
+        last_day: Day::from_ymd(2026, 12, day).expect("day"),
+        reason: AbsenceReason::Sick,
+        note: Some("x".repeat(1500)),
+    }
+}
+
+#[test]
+fn a_full_disk_is_transient_storage_and_loses_no_queued_action() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kp = device_with_a_child(&dir);
+    kp.report_absence(absence_on(1)).expect("first report");
+    // The disk is "full": the database may not grow beyond the pages it has now.
+    let ctx = kp.inner.require_ctx().expect("account");
+    let pages: i64 = ctx
+        .store
+        .conn()
+        .expect("conn")
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .expect("page_count");
+    ctx.store
+        .conn()
+        .expect("conn")
+        .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+        .expect("limit");
+    let mut queued = 1;
+    let err = loop {
+        match kp.report_absence(absence_on(2 + queued as u32 % 20)) {
+            Ok(_) => queued += 1,
+            Err(e) => break e,
+        }
+        assert!(queued < 500, "the database never filled up");
+    };
+    assert_eq!(
+        err,
+        KidplanError::Storage,
+        "a full disk is transient, not corrupt"
+    );
+    // Nothing already queued was lost, and nothing half-written is left.
+    let outbox = kp.outbox().expect("outbox");
+    assert_eq!(outbox.len(), queued);
+    assert_eq!(kp.absences(None).expect("absences").len(), queued);
+    // Space returns: the next action succeeds.
+    ctx.store
+        .conn()
+        .expect("conn")
+        .query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))
+        .expect("unlimit");
+    kp.report_absence(absence_on(28))
+        .expect("after space returns");
+    assert_eq!(kp.outbox().expect("outbox").len(), queued + 1);
+}
+
+#[test]
+fn dropping_a_call_stops_its_work() {
+    use std::io::Read;
+    // A server that accepts the connection and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kp = open(&dir, &url).expect("open");
+    let mut call = Box::pin(kp.request_login_code("a@example.no".into()));
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    let (mut conn, _) = listener.accept().expect("the call connects");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut request = [0u8; 4096];
+    let n = conn.read(&mut request).expect("the request arrives");
+    assert!(n > 0);
+    // The host gives up (a cancelled coroutine drops the future): the core's work stops and
+    // closes the connection, long before its own 30 s request timeout.
+    drop(call);
+    let mut rest = [0u8; 64];
+    let closed = conn.read(&mut rest);
+    assert!(
+        matches!(closed, Ok(0)),
+        "the connection was not closed: {closed:?}"
+    );
+}
