@@ -1,75 +1,144 @@
 package no.kidplan
 
 import android.Manifest
+import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
 import android.app.PendingIntent
 import android.content.Context
+import android.content.Intent
 import android.content.pm.PackageManager
-import androidx.core.app.NotificationCompat
-import androidx.core.app.NotificationManagerCompat
-import androidx.core.content.ContextCompat
+import android.os.Build
 import no.kidplan.core.LocalNotification
 import no.kidplan.core.api.NotificationCategory
 
-/** One notification channel per [NotificationCategory]; posts what `handlePush` returns. */
+/**
+ * The app's notification channels, one per [NotificationCategory] and named in the device's
+ * language, and the posting of what the core's `handlePush` built. Framework API only (minSdk 26
+ * has channels): no androidx.core.
+ */
 object NotificationChannels {
+    /** Extra of the tap intent: which screen to open ([OpenTarget.kind]). */
+    const val EXTRA_OPEN_KIND = "no.kidplan.open.kind"
+
+    /** Extra of the tap intent: the id of the thread or child that screen shows. */
+    const val EXTRA_OPEN_ID = "no.kidplan.open.id"
+
+    /** The channel of [category]. */
     fun channelId(category: NotificationCategory): String = "kidplan.${category.name.lowercase()}"
 
-    private fun name(context: Context, category: NotificationCategory): String = context.getString(
-        when (category) {
-            NotificationCategory.MESSAGES -> R.string.kidplan_channel_messages
-            NotificationCategory.ABSENCE_ACKNOWLEDGED -> R.string.kidplan_channel_absence_acknowledged
-            NotificationCategory.CHILD_LOG -> R.string.kidplan_channel_child_log
-            NotificationCategory.CALENDAR -> R.string.kidplan_channel_calendar
-            NotificationCategory.PHOTOS -> R.string.kidplan_channel_photos
-            NotificationCategory.URGENT -> R.string.kidplan_channel_urgent
-            NotificationCategory.UNKNOWN -> R.string.kidplan_channel_other
-        },
-    )
+    /** Urgent alerts from the kindergarten interrupt (heads-up, sound); the rest do not pop up. */
+    fun importance(category: NotificationCategory): Int =
+        if (category == NotificationCategory.URGENT) {
+            NotificationManager.IMPORTANCE_HIGH
+        } else {
+            NotificationManager.IMPORTANCE_DEFAULT
+        }
 
-    /** Creates (or renames) every channel; cheap, call at startup. minSdk 26 has channels. */
+    /** The group a notification about [childId] joins: one bundle per child. */
+    fun groupKey(childId: String?): String = if (childId != null) "kidplan.child.$childId" else "kidplan.general"
+
+    /** Creates every channel, or renames them in the current language; cheap, call at startup. */
     fun create(context: Context) {
-        val manager = context.getSystemService(NotificationManager::class.java)
-        manager.createNotificationChannels(
+        val language = KidplanAndroid.locale(context)
+        manager(context).createNotificationChannels(
             NotificationCategory.entries.map { category ->
-                val importance = if (category == NotificationCategory.URGENT) {
-                    NotificationManager.IMPORTANCE_HIGH
-                } else {
-                    NotificationManager.IMPORTANCE_DEFAULT
-                }
-                NotificationChannel(channelId(category), name(context, category), importance)
+                NotificationChannel(
+                    channelId(category),
+                    ChannelTexts.name(language, category),
+                    importance(category),
+                ).apply { description = ChannelTexts.description(language, category) }
             },
         )
     }
 
-    /** Posts [n] in its category's channel; tapping opens the app's launcher activity. */
-    fun post(context: Context, n: LocalNotification) {
-        if (ContextCompat.checkSelfPermission(context, Manifest.permission.POST_NOTIFICATIONS)
-            != PackageManager.PERMISSION_GRANTED
+    /**
+     * Whether the app may post: on Android 13+ the runtime permission, everywhere the app-wide
+     * switch in the system settings.
+     */
+    fun allowed(context: Context): Boolean {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
+            context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
         ) {
-            return // Android 13+: the app has not been granted notifications
+            return false
         }
-        val open = context.packageManager.getLaunchIntentForPackage(context.packageName)?.apply {
-            n.threadId?.let { putExtra("no.kidplan.thread_id", it) }
-            n.childId?.let { putExtra("no.kidplan.child_id", it) }
-        }
-        val builder = NotificationCompat.Builder(context, channelId(n.category))
+        return manager(context).areNotificationsEnabled()
+    }
+
+    /**
+     * Posts [n] in its category's channel, grouped per child, replacing an older notification of
+     * the same thread (or child, or category). Tapping opens the app's launcher activity with
+     * [EXTRA_OPEN_KIND] and [EXTRA_OPEN_ID]: ids only, never text. Returns false, and posts
+     * nothing, when the app may not post.
+     */
+    fun post(context: Context, n: LocalNotification): Boolean {
+        if (!allowed(context)) return false
+        val manager = manager(context)
+        if (manager.getNotificationChannel(channelId(n.category)) == null) create(context)
+
+        val tag = n.threadId ?: n.childId ?: n.category.name
+        val group = groupKey(n.childId)
+        val notification = Notification.Builder(context, channelId(n.category))
             .setSmallIcon(context.applicationInfo.icon)
             .setContentTitle(n.title)
             .setContentText(n.body)
-            .setStyle(NotificationCompat.BigTextStyle().bigText(n.body))
+            .setStyle(Notification.BigTextStyle().bigText(n.body))
+            .setGroup(group)
             .setAutoCancel(true)
-        if (open != null) {
-            builder.setContentIntent(
-                PendingIntent.getActivity(
-                    context, 0, open,
-                    PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
-                ),
-            )
-        }
-        // One notification per thread (or child, or category): a newer one replaces it.
-        val tag = n.threadId ?: n.childId ?: n.category.name
-        NotificationManagerCompat.from(context).notify(tag, n.category.ordinal, builder.build())
+            .setCategory(if (n.category == NotificationCategory.MESSAGES) Notification.CATEGORY_MESSAGE else null)
+        tapIntent(context, OpenTarget.of(n), requestCode = tag.hashCode() * 31 + n.category.ordinal)
+            ?.let { notification.setContentIntent(it) }
+        manager.notify(tag, n.category.ordinal, notification.build())
+
+        // The bundle's header; Android shows the child's notifications under it.
+        val summary = Notification.Builder(context, channelId(n.category))
+            .setSmallIcon(context.applicationInfo.icon)
+            .setContentTitle(n.title)
+            .setGroup(group)
+            .setGroupSummary(true)
+            .setAutoCancel(true)
+            .build()
+        manager.notify(group, SUMMARY_ID, summary)
+        return true
     }
+
+    /** The screen a tap opens: a [kind] the app routes on and the [id] it shows. */
+    data class OpenTarget(val kind: String, val id: String?) {
+        companion object {
+            const val THREAD = "thread"
+            const val CHILD = "child"
+            const val HOME = "home"
+
+            /** A message opens its thread, anything about one child that child, the rest home. */
+            fun of(n: LocalNotification): OpenTarget = when {
+                n.threadId != null -> OpenTarget(THREAD, n.threadId)
+                n.childId != null -> OpenTarget(CHILD, n.childId)
+                else -> OpenTarget(HOME, null)
+            }
+
+            /** What a tap intent asks for, or null for an intent that did not come from us. */
+            fun from(intent: Intent?): OpenTarget? {
+                val kind = intent?.getStringExtra(EXTRA_OPEN_KIND) ?: return null
+                return OpenTarget(kind, intent.getStringExtra(EXTRA_OPEN_ID))
+            }
+        }
+    }
+
+    private fun tapIntent(context: Context, target: OpenTarget, requestCode: Int): PendingIntent? {
+        val open = context.packageManager.getLaunchIntentForPackage(context.packageName) ?: return null
+        open.putExtra(EXTRA_OPEN_KIND, target.kind)
+        target.id?.let { open.putExtra(EXTRA_OPEN_ID, it) }
+        open.addFlags(Intent.FLAG_ACTIVITY_CLEAR_TOP)
+        return PendingIntent.getActivity(
+            context,
+            requestCode,
+            open,
+            PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
+        )
+    }
+
+    private fun manager(context: Context): NotificationManager =
+        context.getSystemService(NotificationManager::class.java)
+
+    private const val SUMMARY_ID = Int.MAX_VALUE
 }
