@@ -116,7 +116,7 @@ class HomeActivity : Activity() {
         if (ids == kids.map { it.id }) return
         group.removeAllViews()
         for (child in kids) {
-            group.addView(RadioButton(this).apply { text = child.firstName; tag = child.id; id = generateViewId() })
+            group.addView(RadioButton(this).apply { text = child.firstName; tag = child.id; id = android.view.View.generateViewId() })
         }
     }
 
