@@ -16,3 +16,4 @@ dependencyResolutionManagement {
 
 rootProject.name = "kidplan-android"
 include(":kidplan")
+include(":sample")

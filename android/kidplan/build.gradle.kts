@@ -1,7 +1,11 @@
 // Android library: the Kotlin shell over the Rust core (libkidplan_ffi.so via JNA + uniffi bindings).
 // Native libraries come from cargo-ndk; the Kotlin bindings from bindings/generate. Neither is committed.
-// Sources: src/commonMain/kotlin (platform-neutral shell, also compiled and tested by ../harness on
-// the JVM), src/main/kotlin (Android only: Keystore secret store, FCM service, notification channels).
+// Sources (the same directories ../framework-tests compiles against the Android 16 framework jar):
+//   src/commonMain/kotlin  platform-neutral shell, also compiled and tested by ../harness on the JVM
+//   src/main/kotlin        Android only: Keystore secret vault, notification channels, push, glue
+//   src/fcm/kotlin         the FCM adapter (KidplanMessagingService), the one source that needs the
+//                          Firebase SDK; not compiled by ../framework-tests (Google's repository)
+// Notifications use the framework's Notification.Builder/NotificationChannel (minSdk 26): no AndroidX.
 
 plugins {
     id("com.android.library")
@@ -24,7 +28,7 @@ android {
     }
 
     sourceSets["main"].apply {
-        java.srcDirs("src/commonMain/kotlin", "src/main/kotlin", bindingsDir)
+        java.srcDirs("src/commonMain/kotlin", "src/main/kotlin", "src/fcm/kotlin", bindingsDir)
         jniLibs.srcDir(jniLibsDir)
     }
 
@@ -37,14 +41,14 @@ android {
 kotlin { jvmToolchain(17) }
 
 dependencies {
+    // As ../framework-tests/pom.xml declares them (there: the plain JNA jar; here: its AAR with
+    // the Android native dispatch libraries); GradleInStepTest checks the versions.
     implementation("net.java.dev.jna:jna:5.19.1@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
-    // Notifications (NotificationCompat) and the FCM service. The app applies the
-    // google-services plugin with its own google-services.json; the library only needs the SDK.
-    implementation("androidx.core:core-ktx:1.17.0")
+    // Only src/fcm needs it. The app applies the google-services plugin with its own
+    // google-services.json; the library only needs the SDK.
     implementation(platform("com.google.firebase:firebase-bom:34.6.0"))
     implementation("com.google.firebase:firebase-messaging")
-    testImplementation("org.junit.jupiter:junit-jupiter:6.1.3")
 }
 
 // cargo-ndk builds libkidplan_ffi.so for each ABI into build/rustJniLibs/<abi>/.
