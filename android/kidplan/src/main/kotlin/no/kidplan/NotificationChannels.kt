@@ -78,8 +78,9 @@ object NotificationChannels {
 
         val tag = n.threadId ?: n.childId ?: n.category.name
         val group = groupKey(n.childId)
+        val icon = smallIcon(context)
         val notification = Notification.Builder(context, channelId(n.category))
-            .setSmallIcon(context.applicationInfo.icon)
+            .setSmallIcon(icon)
             .setContentTitle(n.title)
             .setContentText(n.body)
             .setStyle(Notification.BigTextStyle().bigText(n.body))
@@ -92,7 +93,7 @@ object NotificationChannels {
 
         // The bundle's header; Android shows the child's notifications under it.
         val summary = Notification.Builder(context, channelId(n.category))
-            .setSmallIcon(context.applicationInfo.icon)
+            .setSmallIcon(icon)
             .setContentTitle(n.title)
             .setGroup(group)
             .setGroupSummary(true)
@@ -136,6 +137,10 @@ object NotificationChannels {
             PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
         )
     }
+
+    /** The app's icon; the system's info icon for an app without one (Android refuses none). */
+    private fun smallIcon(context: Context): Int =
+        context.applicationInfo.icon.takeIf { it != 0 } ?: android.R.drawable.ic_dialog_info
 
     private fun manager(context: Context): NotificationManager =
         context.getSystemService(NotificationManager::class.java)

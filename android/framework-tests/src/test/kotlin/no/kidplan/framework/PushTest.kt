@@ -53,6 +53,7 @@ class PushTest : AppOnServer() {
         assertEquals(NotificationChannels.channelId(no.kidplan.core.api.NotificationCategory.MESSAGES), shown.channelId)
         assertEquals(body, shown.extras.getCharSequence(Notification.EXTRA_TEXT)?.toString())
         assertTrue(shown.extras.getCharSequence(Notification.EXTRA_TITLE).toString().isNotBlank())
+        assertNotNull("Android refuses a notification without a small icon", shown.smallIcon)
         assertEquals("kidplan.child.${Demo.EMMA_ID}", shown.group)
         val summary = posted.single { it.flags and Notification.FLAG_GROUP_SUMMARY != 0 }
         assertEquals(shown.group, summary.group)
