@@ -14,6 +14,7 @@ import kotlinx.coroutines.flow.combine
 import kotlinx.coroutines.launch
 import no.kidplan.KidplanAndroid
 import no.kidplan.NotificationChannels.OpenTarget
+import no.kidplan.core.AbsenceReport
 import no.kidplan.core.AbsenceView
 import no.kidplan.core.Collection
 import no.kidplan.core.KidplanException
@@ -65,7 +66,8 @@ class HomeActivity : Activity() {
             }
             scope.launch {
                 reportStatus.text = try {
-                    session.reportAbsence(child, first, last, reasons[reason.selectedItemPosition])
+                    val report = AbsenceReport(child, first, last, reasons[reason.selectedItemPosition])
+                    session.call { reportAbsence(report) }
                     "Saved on this phone"
                 } catch (e: KidplanException) {
                     describe(e)
@@ -75,7 +77,7 @@ class HomeActivity : Activity() {
         screen.button(SYNC, "Sync") { sync(syncStatus) }
         screen.show()
 
-        val today = LocalDate.now().toString()
+        val today = LocalDate.now()
         val attendance = session.observe(Collection.ATTENDANCE) { attendance(today) }
         scope.launch {
             session.children.combine(attendance) { kids, states -> kids to states }.collect { (kids, states) ->
