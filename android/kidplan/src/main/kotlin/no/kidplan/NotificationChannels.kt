@@ -97,6 +97,7 @@ object NotificationChannels {
             .setContentTitle(n.title)
             .setGroup(group)
             .setGroupSummary(true)
+            .setGroupAlertBehavior(Notification.GROUP_ALERT_CHILDREN)
             .setAutoCancel(true)
             .build()
         manager.notify(group, SUMMARY_ID, summary)

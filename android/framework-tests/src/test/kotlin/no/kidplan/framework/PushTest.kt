@@ -57,6 +57,8 @@ class PushTest : AppOnServer() {
         assertEquals("kidplan.child.${Demo.EMMA_ID}", shown.group)
         val summary = posted.single { it.flags and Notification.FLAG_GROUP_SUMMARY != 0 }
         assertEquals(shown.group, summary.group)
+        // The summary only heads the bundle: the child's notification alone sounds.
+        assertEquals(Notification.GROUP_ALERT_CHILDREN, summary.groupAlertBehavior)
 
         val pending = shown.contentIntent
         assertNotNull("a tap opens the app", pending)
