@@ -14,7 +14,8 @@ import org.json.JSONObject
  * app's language; this class posts it.
  *
  * Both calls block (FCM runs its callbacks on a background thread and keeps the process alive
- * only briefly), each bounded by [timeoutMs]. Neither throws.
+ * only briefly), each bounded by [timeoutMs]. Neither lets a core error or a timeout escape;
+ * calling them before [KidplanAndroid.configure] is a programming error and throws.
  */
 class KidplanPush(
     context: Context,
