@@ -181,6 +181,9 @@ pub struct SendQueue {
     providers: Providers,
     policy: RetryPolicy,
     wake: Arc<Notify>,
+    /// One local pass at a time: a request's pass returns only after every local row queued
+    /// before it was written (another pass may have claimed it).
+    local_pass: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SendQueue {
@@ -191,6 +194,7 @@ impl SendQueue {
             providers,
             policy,
             wake: Arc::new(Notify::new()),
+            local_pass: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -201,8 +205,8 @@ impl SendQueue {
             .execute("UPDATE send_queue SET claimed_until = NULL WHERE claimed_until IS NOT NULL", [])
     }
 
-    /// The channels whose sender is the local outbox.
-    fn local_channels(&self) -> Vec<&'static str> {
+    /// The channels whose sender is (`local`) or is not the local outbox.
+    fn channels(&self, local: bool) -> Vec<&'static str> {
         let p = &self.providers;
         [
             ("email", p.email.local()),
@@ -210,7 +214,7 @@ impl SendQueue {
             ("push", p.push.local()),
         ]
         .into_iter()
-        .filter_map(|(c, local)| local.then_some(c))
+        .filter_map(|(c, l)| (l == local).then_some(c))
         .collect()
     }
 
@@ -218,8 +222,9 @@ impl SendQueue {
     /// test or the demo reads them as soon as the request returns); the worker is woken for
     /// the real providers.
     pub async fn after_commit(&self) {
-        let local = self.local_channels();
+        let local = self.channels(true);
         if !local.is_empty() {
+            let _one = self.local_pass.lock().await;
             self.run_pass(&local).await;
         }
         self.wake.notify_one();
@@ -441,14 +446,16 @@ impl SendQueue {
         backoff(&self.policy, attempts, rand::rng().random_range(0.8..=1.2))
     }
 
-    /// Runs the worker until the task is aborted: each due row is tried in its own task; it
-    /// sleeps until woken by [`SendQueue::after_commit`] or `every`.
+    /// Runs the worker until the task is aborted: each due row of a real provider is tried in
+    /// its own task (local outbox rows are written by the request that queued them); it sleeps
+    /// until woken by [`SendQueue::after_commit`] or `every`.
     pub fn spawn_worker(self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let remote = self.channels(false);
         tokio::spawn(async move {
             let mut tasks = tokio::task::JoinSet::new();
             loop {
                 while tasks.try_join_next().is_some() {}
-                match self.claim(&["email", "sms", "push"]) {
+                match self.claim(&remote) {
                     Ok(rows) => {
                         for row in rows {
                             let q = self.clone();
