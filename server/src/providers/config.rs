@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(e, "provider configuration: mailgun.api_kye: unknown setting");
         let e = parse("[mailgun]\ndomain = \"sekrit-value\nfrom").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("not valid TOML (line") && !e.contains("sekrit"), "{e}");
-        let e = parse("[mailgun]\nbase_url = \"http://api.example.net\"\n")
+        let e = parse("[mailgun]\ndomain = \"d.no\"\nfrom = \"f\"\napi_key_env = \"MG_KEY\"\nbase_url = \"http://api.example.net\"\n")
             .err()
             .map(|e| e.setting);
         assert_eq!(e.as_deref(), Some("mailgun.base_url"));
