@@ -341,7 +341,8 @@ pub enum NotificationCategory {
     ChildLog,
     Calendar,
     Photos,
-    /// Urgent alerts from the kindergarten: always delivered, cannot be switched off.
+    /// Urgent alerts from the kindergarten (closure, emergency): always pushed; by SMS too
+    /// unless the guardian chooses otherwise (default `push_and_sms`; `off` is taken as `on`).
     Urgent,
     #[serde(other)]
     Unknown,

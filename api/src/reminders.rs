@@ -140,15 +140,19 @@ mod tests {
     #[test]
     fn defaults_and_times() {
         let s = ReminderSettings::defaults("g".to_owned().into());
-        assert_eq!(s.get(ReminderKind::CalendarEvent).time_of_day(), Some((18, 0)));
+        assert_eq!(
+            s.get(ReminderKind::CalendarEvent).time_of_day(),
+            Some((18, 0))
+        );
         assert_eq!(s.get(ReminderKind::HolidayDeadline).days_before, 3);
         for bad in ["24:00", "7:00", "07:60", "0700", "", "ab:cd"] {
             assert_eq!(parse_time_of_day(bad), None, "{bad}");
         }
         assert_eq!(parse_time_of_day("07:05"), Some((7, 5)));
-        let r: ReminderSetting =
-            serde_json::from_str(r#"{"kind":"moon_phase","enabled":true,"at":"18:00","days_before":1}"#)
-                .expect("unknown kind decodes");
+        let r: ReminderSetting = serde_json::from_str(
+            r#"{"kind":"moon_phase","enabled":true,"at":"18:00","days_before":1}"#,
+        )
+        .expect("unknown kind decodes");
         assert_eq!(r.kind, ReminderKind::Unknown);
     }
 }

@@ -248,9 +248,17 @@ impl<'a> Eraser<'a> {
         }
         self.delete("DELETE FROM notification_prefs WHERE guardian_id = ?1", id)?;
         feed::remove(self.conn, EntityKind::NotificationPreferences, id)?;
-        if self.conn.execute("DELETE FROM reminder_settings WHERE guardian_id = ?1", [id])? > 0 {
+        if self
+            .conn
+            .execute("DELETE FROM reminder_settings WHERE guardian_id = ?1", [id])?
+            > 0
+        {
             self.rows_deleted += 1;
-            feed::remove_kind(self.conn, kidplan_api::reminders::REMINDER_SETTINGS_KIND, id)?;
+            feed::remove_kind(
+                self.conn,
+                kidplan_api::reminders::REMINDER_SETTINGS_KIND,
+                id,
+            )?;
         }
         self.delete("DELETE FROM reminders_sent WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM send_queue WHERE registration_id IN (SELECT id FROM push_registrations WHERE guardian_id = ?1)", id)?;

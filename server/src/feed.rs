@@ -18,8 +18,8 @@ use kidplan_api::reminders::REMINDER_SETTINGS_KIND;
 use kidplan_api::sync::{
     Change, ChangeOp, DEFAULT_SYNC_LIMIT, EntityKind, MAX_SYNC_LIMIT, SyncQuery,
 };
-use serde::Serialize;
 use rusqlite::{Connection, params};
+use serde::Serialize;
 
 /// Who may see a change: exactly one of the rules in [`VISIBLE`] applies per kind.
 #[derive(Default, Debug)]
@@ -101,13 +101,7 @@ fn next_seq(conn: &Connection) -> AppResult<i64> {
     )?)
 }
 
-fn stamp(
-    conn: &Connection,
-    kind: &str,
-    id: &str,
-    op: ChangeOp,
-    scope: &Scope,
-) -> AppResult<i64> {
+fn stamp(conn: &Connection, kind: &str, id: &str, op: ChangeOp, scope: &Scope) -> AppResult<i64> {
     let seq = next_seq(conn)?;
     let op = if op == ChangeOp::Delete {
         "delete"
@@ -287,7 +281,10 @@ pub fn page(
 
 /// Every entity the guardian currently sees (the feed from cursor 0 without tombstones), as
 /// known kinds; kinds beyond [`EntityKind`] come back in the second list.
-pub fn snapshot(conn: &Connection, view: &GuardianView) -> AppResult<(Vec<Change>, Vec<FeedChange>)> {
+pub fn snapshot(
+    conn: &Connection,
+    view: &GuardianView,
+) -> AppResult<(Vec<Change>, Vec<FeedChange>)> {
     let mut all = Vec::new();
     let mut other = Vec::new();
     let mut cursor = 0;

@@ -43,11 +43,11 @@ pub use clock::Clock;
 pub use faults::{Fault, FaultKind, Faults};
 pub use providers::config::{ConfigError, ProvidersConfig};
 pub use providers::{
-    Email, EmailSender, OutboxMessage, ProviderRequest, Push, PushSender, RecordedPush,
-    SendError, Sms, SmsSender,
+    Email, EmailSender, OutboxMessage, ProviderRequest, Push, PushSender, RecordedPush, SendError,
+    Sms, SmsSender,
 };
-pub use send_queue::QueueReport;
 pub use seed::demo;
+pub use send_queue::QueueReport;
 pub use server::{DB_FILE, FILES_DIR, RunningServer, ServerConfig, open_db};
 
 /// Creates a session for a person directly in a database file and prints nothing: used by the

@@ -39,10 +39,10 @@ pub fn oslo_day(ms: i64) -> Day {
 /// taken an hour later).
 pub fn oslo_instant(day: NaiveDate, (h, m): (u32, u32)) -> Option<DateTime<Utc>> {
     let naive = day.and_hms_opt(h, m, 0)?;
-    let local = Oslo
-        .from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| Oslo.from_local_datetime(&(naive + TimeDelta::hours(1))).earliest())?;
+    let local = Oslo.from_local_datetime(&naive).earliest().or_else(|| {
+        Oslo.from_local_datetime(&(naive + TimeDelta::hours(1)))
+            .earliest()
+    })?;
     Some(local.with_timezone(&Utc))
 }
 
@@ -190,7 +190,10 @@ pub fn run(conn: &Connection, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(sent)
 }
 
-fn audience(conn: &Connection, e: &Event) -> AppResult<std::collections::BTreeMap<String, Vec<String>>> {
+fn audience(
+    conn: &Connection,
+    e: &Event,
+) -> AppResult<std::collections::BTreeMap<String, Vec<String>>> {
     push::recipients(
         conn,
         &Audience::Kindergarten {
@@ -200,11 +203,19 @@ fn audience(conn: &Connection, e: &Event) -> AppResult<std::collections::BTreeMa
     )
 }
 
-fn already_sent(conn: &Connection, guardian: &str, kind: ReminderKind, event: &str) -> AppResult<bool> {
+fn already_sent(
+    conn: &Connection,
+    guardian: &str,
+    kind: ReminderKind,
+    event: &str,
+) -> AppResult<bool> {
     let mut stmt = conn.prepare_cached(
         "SELECT 1 FROM reminders_sent WHERE guardian_id = ?1 AND kind = ?2 AND event_id = ?3",
     )?;
-    Ok(crate::db::opt(stmt.query_row(params![guardian, enum_str(&kind), event], |_| Ok(())))?.is_some())
+    Ok(
+        crate::db::opt(stmt.query_row(params![guardian, enum_str(&kind), event], |_| Ok(())))?
+            .is_some(),
+    )
 }
 
 /// The time a reminder of `setting` is due for something on `day`; `None` when it is off.
@@ -231,10 +242,22 @@ fn remind(
         return Ok(false);
     }
     let (notice, hint) = match kind {
-        ReminderKind::HolidayDeadline => (Notice::DeadlineReminder, format!("holiday_deadline/{event_id}")),
+        ReminderKind::HolidayDeadline => (
+            Notice::DeadlineReminder,
+            format!("holiday_deadline/{event_id}"),
+        ),
         _ => (Notice::EventReminder, format!("calendar_event/{event_id}")),
     };
-    notices::tell(conn, guardian, channels, notice, PushKind::Reminder, &hint, true, now_ms)?;
+    notices::tell(
+        conn,
+        guardian,
+        channels,
+        notice,
+        PushKind::Reminder,
+        &hint,
+        true,
+        now_ms,
+    )?;
     conn.execute(
         "INSERT OR IGNORE INTO reminders_sent (guardian_id, kind, event_id, sent_at) VALUES (?1, ?2, ?3, ?4)",
         params![guardian, enum_str(&kind), event_id, now_ms],
@@ -262,11 +285,19 @@ fn event_reminders(conn: &Connection, e: &Event, now_ms: i64) -> AppResult<usize
     Ok(n)
 }
 
-fn deadline_reminders(conn: &Connection, e: &Event, deadline: NaiveDate, now_ms: i64) -> AppResult<usize> {
+fn deadline_reminders(
+    conn: &Connection,
+    e: &Event,
+    deadline: NaiveDate,
+    now_ms: i64,
+) -> AppResult<usize> {
     let end_of_deadline = oslo_instant(deadline + TimeDelta::days(1), (0, 0))
         .map(|t| t.timestamp_millis())
         .unwrap_or(0);
-    let (first, last) = (oslo_day(e.starts_at).to_string(), oslo_day(e.ends_at).to_string());
+    let (first, last) = (
+        oslo_day(e.starts_at).to_string(),
+        oslo_day(e.ends_at).to_string(),
+    );
     let mut n = 0;
     for (guardian, children) in audience(conn, e)? {
         let kind = ReminderKind::HolidayDeadline;
@@ -285,7 +316,8 @@ fn deadline_reminders(conn: &Connection, e: &Event, deadline: NaiveDate, now_ms:
                 unregistered.push(child);
             }
         }
-        if !unregistered.is_empty() && remind(conn, &guardian, &unregistered, kind, &e.id, now_ms)? {
+        if !unregistered.is_empty() && remind(conn, &guardian, &unregistered, kind, &e.id, now_ms)?
+        {
             n += 1;
         }
     }

@@ -200,9 +200,10 @@ impl SendQueue {
 
     /// Releases every claim (at start: nothing is in flight).
     pub fn release_claims(&self) -> rusqlite::Result<usize> {
-        self.db
-            .lock()
-            .execute("UPDATE send_queue SET claimed_until = NULL WHERE claimed_until IS NOT NULL", [])
+        self.db.lock().execute(
+            "UPDATE send_queue SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
+            [],
+        )
     }
 
     /// The channels whose sender is (`local`) or is not the local outbox.
@@ -296,19 +297,28 @@ impl SendQueue {
                     subject: text(&row.subject),
                     text: text(&row.body),
                 };
-                (self.providers.email.name(), self.providers.email.send(&e).await, None)
+                (
+                    self.providers.email.name(),
+                    self.providers.email.send(&e).await,
+                    None,
+                )
             }
             "sms" => {
                 let m = Sms {
                     to: text(&row.recipient),
                     text: text(&row.body),
                 };
-                (self.providers.sms.name(), self.providers.sms.send(&m).await, None)
+                (
+                    self.providers.sms.name(),
+                    self.providers.sms.send(&m).await,
+                    None,
+                )
             }
             _ => {
                 let reg = row.registration_id.clone().unwrap_or_default();
                 let Some((provider, token)) = self.registration(&reg).await else {
-                    self.finish(row.id, "DELETE FROM send_queue WHERE id = ?1").await;
+                    self.finish(row.id, "DELETE FROM send_queue WHERE id = ?1")
+                        .await;
                     return Outcome::Dropped;
                 };
                 let p = Push {
@@ -327,7 +337,8 @@ impl SendQueue {
         };
         match result {
             Ok(()) => {
-                self.finish(row.id, "DELETE FROM send_queue WHERE id = ?1").await;
+                self.finish(row.id, "DELETE FROM send_queue WHERE id = ?1")
+                    .await;
                 Outcome::Delivered
             }
             Err(SendError::Unregistered) => {
@@ -367,10 +378,7 @@ impl SendQueue {
     }
 
     async fn finish(&self, id: i64, sql: &'static str) {
-        let done = self
-            .db
-            .call(move |conn| Ok(conn.execute(sql, [id])?))
-            .await;
+        let done = self.db.call(move |conn| Ok(conn.execute(sql, [id])?)).await;
         if done.is_err() {
             tracing::warn!("send queue: updating a row failed");
         }
@@ -431,7 +439,11 @@ impl SendQueue {
         if done.is_err() {
             tracing::warn!("send queue: recording a failure failed");
         }
-        if dead { Outcome::Dead } else { Outcome::Retried }
+        if dead {
+            Outcome::Dead
+        } else {
+            Outcome::Retried
+        }
     }
 
     /// The wait before try `attempts + 1`: the provider's `Retry-After` when it gave one (up to

@@ -177,7 +177,12 @@ impl RunningServer {
             background.push(queue.clone().spawn_worker(every));
         }
         if let Some(every) = cfg.reminders_every {
-            background.push(spawn_reminders(db.clone(), cfg.clock.clone(), queue.clone(), every));
+            background.push(spawn_reminders(
+                db.clone(),
+                cfg.clock.clone(),
+                queue.clone(),
+                every,
+            ));
         }
         tracing::info!(%addr, "kidplan-server listening");
         Ok(RunningServer {

@@ -138,7 +138,9 @@ fn staff_thread(
         category,
         EntityKind::Message,
         &message_id,
-        Audience::Thread(&id), c.now)?;
+        Audience::Thread(&id),
+        c.now,
+    )?;
     found(entities::thread(c.conn, &id)?)
 }
 
@@ -213,7 +215,9 @@ pub async fn message(
             NotificationCategory::Messages,
             EntityKind::Message,
             &id,
-            Audience::Thread(&thread_id), c.now)?;
+            Audience::Thread(&thread_id),
+            c.now,
+        )?;
         found(entities::message(c.conn, &id, None)?)
     })
     .await
@@ -325,7 +329,9 @@ pub async fn acknowledge_absence(
             NotificationCategory::AbsenceAcknowledged,
             EntityKind::Absence,
             &id,
-            Audience::Children(&[a.child_id.0]), c.now)?;
+            Audience::Children(&[a.child_id.0]),
+            c.now,
+        )?;
         found(entities::absence(c.conn, &id)?)
     })
     .await

@@ -46,7 +46,10 @@ fn apple_id(s: &Section<'_>, key: &str) -> Result<String, ConfigError> {
     if v.len() == 10 && v.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(v)
     } else {
-        Err(ConfigError::new(s.setting(key), "must be 10 letters or digits"))
+        Err(ConfigError::new(
+            s.setting(key),
+            "must be 10 letters or digits",
+        ))
     }
 }
 

@@ -138,11 +138,16 @@ impl ProvidersConfig {
     /// Reads and checks a TOML file; relative `*_file` paths are relative to its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|_| ConfigError::new(&file, "cannot be read"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|_| ConfigError::new(&file, "cannot be read"))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Self::parse(&text, &base, &|name| std::env::var(name).ok())
-            .map_err(|e| if e.setting.is_empty() { ConfigError::new(&file, e.problem) } else { e })
+        Self::parse(&text, &base, &|name| std::env::var(name).ok()).map_err(|e| {
+            if e.setting.is_empty() {
+                ConfigError::new(&file, e.problem)
+            } else {
+                e
+            }
+        })
     }
 
     /// Parses the TOML text; `env` reads environment variables (tests pass their own).
@@ -225,7 +230,12 @@ fn queue(s: &Section<'_>) -> Result<RetryPolicy, ConfigError> {
     let d = RetryPolicy::default();
     let max_attempts = s.int_or("max_attempts", i64::from(d.max_attempts), 1, 50)?;
     let base = s.int_or("base_backoff_s", d.base_backoff.as_secs() as i64, 1, 86_400)?;
-    let max = s.int_or("max_backoff_s", d.max_backoff.as_secs() as i64, base, 7 * 86_400)?;
+    let max = s.int_or(
+        "max_backoff_s",
+        d.max_backoff.as_secs() as i64,
+        base,
+        7 * 86_400,
+    )?;
     Ok(RetryPolicy {
         max_attempts: max_attempts as u32,
         base_backoff: Duration::from_secs(base as u64),
@@ -285,7 +295,10 @@ impl<'a> Section<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
-            Some(_) => Err(ConfigError::new(self.setting(key), "must be a non-empty string")),
+            Some(_) => Err(ConfigError::new(
+                self.setting(key),
+                "must be a non-empty string",
+            )),
         }
     }
 
@@ -316,7 +329,9 @@ impl<'a> Section<'a> {
 
     /// A base URL: `https://`, or `http://` on a loopback address (tests); no trailing `/`.
     pub fn base_url(&self, default: &str) -> Result<String, ConfigError> {
-        let raw = self.opt_str("base_url")?.unwrap_or_else(|| default.to_owned());
+        let raw = self
+            .opt_str("base_url")?
+            .unwrap_or_else(|| default.to_owned());
         check_url(&raw).map_err(|p| ConfigError::new(self.setting("base_url"), p))?;
         Ok(raw.trim_end_matches('/').to_owned())
     }
@@ -324,7 +339,11 @@ impl<'a> Section<'a> {
     /// A path relative to the configuration file's directory.
     pub fn path(&self, key: &str) -> Result<PathBuf, ConfigError> {
         let p = PathBuf::from(self.str(key)?);
-        Ok(if p.is_absolute() { p } else { self.base.join(p) })
+        Ok(if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        })
     }
 
     /// The bytes of a required file named by `key`.
@@ -422,9 +441,18 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert_eq!(e, "provider configuration: mailgun.api_kye: unknown setting");
-        let e = parse("[mailgun]\ndomain = \"sekrit-value\nfrom").err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(e.contains("not valid TOML (line") && !e.contains("sekrit"), "{e}");
+        assert_eq!(
+            e,
+            "provider configuration: mailgun.api_kye: unknown setting"
+        );
+        let e = parse("[mailgun]\ndomain = \"sekrit-value\nfrom")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("not valid TOML (line") && !e.contains("sekrit"),
+            "{e}"
+        );
         let e = parse("[mailgun]\ndomain = \"d.no\"\nfrom = \"f\"\napi_key_env = \"MG_KEY\"\nbase_url = \"http://api.example.net\"\n")
             .err()
             .map(|e| e.setting);

@@ -240,10 +240,12 @@ fn token_invalid(body: &serde_json::Value) -> bool {
         .as_array()
         .map(|d| d.iter().filter_map(|x| x["errorCode"].as_str()).collect())
         .unwrap_or_default();
-    codes
-        .iter()
-        .any(|c| matches!(*c, "UNREGISTERED" | "INVALID_ARGUMENT" | "SENDER_ID_MISMATCH"))
-        || (codes.is_empty() && error["status"].as_str() == Some("INVALID_ARGUMENT"))
+    codes.iter().any(|c| {
+        matches!(
+            *c,
+            "UNREGISTERED" | "INVALID_ARGUMENT" | "SENDER_ID_MISMATCH"
+        )
+    }) || (codes.is_empty() && error["status"].as_str() == Some("INVALID_ARGUMENT"))
 }
 
 impl Fcm {

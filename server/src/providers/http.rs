@@ -119,11 +119,16 @@ mod tests {
         assert_eq!(retry_after(&h, now), None);
         assert!(matches!(
             by_status(StatusCode::BAD_REQUEST, &h, now),
-            SendError::Rejected { category: "http_400" }
+            SendError::Rejected {
+                category: "http_400"
+            }
         ));
         assert!(matches!(
             by_status(StatusCode::BAD_GATEWAY, &h, now),
-            SendError::Retry { category: "http_502", after: None }
+            SendError::Retry {
+                category: "http_502",
+                after: None
+            }
         ));
     }
 }

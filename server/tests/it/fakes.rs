@@ -313,7 +313,12 @@ pub async fn call(
 }
 
 /// Registers a push token for the caller.
-pub async fn register_push(server: &RunningServer, token: &str, provider: &str, push_token: &str) -> String {
+pub async fn register_push(
+    server: &RunningServer,
+    token: &str,
+    provider: &str,
+    push_token: &str,
+) -> String {
     let id = uuid::Uuid::new_v4().to_string();
     let (status, body) = call(
         server,

@@ -25,10 +25,13 @@ fn mailgun_toml(fake: &Fake, dir: &std::path::Path) -> String {
 }
 
 fn next_at(server: &RunningServer) -> i64 {
-    column(server, "SELECT next_at FROM send_queue WHERE state = 'pending'")
-        .first()
-        .and_then(|s| s.parse().ok())
-        .expect("a pending row")
+    column(
+        server,
+        "SELECT next_at FROM send_queue WHERE state = 'pending'",
+    )
+    .first()
+    .and_then(|s| s.parse().ok())
+    .expect("a pending row")
 }
 
 async fn request_code(server: &RunningServer, contact: &str) {
@@ -53,14 +56,25 @@ async fn mailgun_retries_honours_retry_after_and_dead_letters() {
     request_code(&server, demo::GUARDIAN_EMAIL).await;
     let t0 = clock.now_ms();
     assert_eq!(server.deliver_queue().await.retried, 1);
-    assert_eq!(next_at(&server), t0 + 120_000, "Retry-After honoured exactly");
+    assert_eq!(
+        next_at(&server),
+        t0 + 120_000,
+        "Retry-After honoured exactly"
+    );
     clock.advance(Duration::from_secs(119));
-    assert_eq!(server.deliver_queue().await.retried, 0, "not before Retry-After");
+    assert_eq!(
+        server.deliver_queue().await.retried,
+        0,
+        "not before Retry-After"
+    );
     assert_eq!(fake.requests().len(), 1);
     clock.advance(Duration::from_secs(1));
     assert_eq!(server.deliver_queue().await.retried, 1, "500: another try");
     let wait = next_at(&server) - clock.now_ms();
-    assert!((48_000..=72_000).contains(&wait), "second backoff 60 s ± 20 %: {wait}");
+    assert!(
+        (48_000..=72_000).contains(&wait),
+        "second backoff 60 s ± 20 %: {wait}"
+    );
     clock.advance(Duration::from_secs(80));
     let r = server.deliver_queue().await;
     assert_eq!(r.dead, 1, "a timeout on the last try: dead {r:?}");
@@ -68,7 +82,10 @@ async fn mailgun_retries_honours_retry_after_and_dead_letters() {
 
     // Dead: blanked at once, visible to a manager without recipient or text, not to others.
     assert_eq!(
-        column(&server, "SELECT coalesce(recipient, '') || coalesce(body, '') || state || attempts FROM send_queue"),
+        column(
+            &server,
+            "SELECT coalesce(recipient, '') || coalesce(body, '') || state || attempts FROM send_queue"
+        ),
         ["dead3"]
     );
     // Randi (manager) logs in by SMS: e-mail goes to the fake here.
@@ -86,9 +103,15 @@ async fn mailgun_retries_honours_retry_after_and_dead_letters() {
         .as_array()
         .and_then(|l| l.iter().find(|x| x["state"] == "dead"))
         .expect("the dead row");
-    assert_eq!((dead["channel"].as_str(), dead["attempts"].as_u64()), (Some("email"), Some(3)));
+    assert_eq!(
+        (dead["channel"].as_str(), dead["attempts"].as_u64()),
+        (Some("email"), Some(3))
+    );
     assert_eq!(dead["last_error"], "timeout");
-    assert!(!text.contains("kari") && !text.contains("login code"), "{text}");
+    assert!(
+        !text.contains("kari") && !text.contains("login code"),
+        "{text}"
+    );
     let teacher = login(&server, "+4792000002").await;
     let r = reqwest::Client::new()
         .get(format!("{}/v1/staff/send-queue", server.base_url()))
@@ -110,7 +133,10 @@ async fn mailgun_retries_honours_retry_after_and_dead_letters() {
     assert_eq!(sent.path, "/v3/mg.test.no/messages");
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("api:{MAILGUN_KEY}"));
     assert_eq!(sent.header("authorization"), format!("Basic {basic}"));
-    assert_eq!(sent.header("content-type"), "application/x-www-form-urlencoded");
+    assert_eq!(
+        sent.header("content-type"),
+        "application/x-www-form-urlencoded"
+    );
     let form = sent.form();
     let keys: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["from", "to", "subject", "text"]);
@@ -123,7 +149,10 @@ async fn mailgun_retries_honours_retry_after_and_dead_letters() {
         .await
         .expect("token");
     assert_eq!(r.status(), 200, "the code Mailgun carried logs in");
-    assert!(column(&server, "SELECT id FROM send_queue").is_empty(), "delivered rows are deleted");
+    assert!(
+        column(&server, "SELECT id FROM send_queue").is_empty(),
+        "delivered rows are deleted"
+    );
     let db = crate::common::raw_bytes(&server.db_path());
     assert!(!contains(&db, MAILGUN_KEY));
 }
@@ -171,9 +200,18 @@ async fn a_hanging_provider_blocks_nothing_else() {
     register_push(&server, &kari_phone, "fcm", "fcm-hangs").await;
 
     push_fake.script("/messages:send", Answer::Hang);
-    let (status, _) = call(&server, Method::POST, "/v1/staff/log-entries", &staff,
-        json!({"child_id": demo::GUARDIAN_CHILD_IDS[0], "kind": "note", "text": "t"})).await;
-    assert_eq!(status, 200, "the request that queued the push did not wait for it");
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        "/v1/staff/log-entries",
+        &staff,
+        json!({"child_id": demo::GUARDIAN_CHILD_IDS[0], "kind": "note", "text": "t"}),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the request that queued the push did not wait for it"
+    );
     wait_for(|| !push_fake.to("/messages:send").is_empty()).await;
     request_code(&server, demo::GUARDIAN_EMAIL).await;
     wait_for(|| !mail_fake.requests().is_empty()).await;
@@ -222,26 +260,52 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
     );
     let body = format!("{} er hentet. Barnehagen stenger.", demo::CANARY_CHILD_NAME);
     assert!(contains(body.as_bytes(), demo::CANARY_STRINGS[0]));
-    let (status, _) = call(&server, Method::POST, "/v1/staff/broadcasts", &staff,
-        json!({"department_id": null, "subject": "Stengt i dag", "body": body, "urgent": true})).await;
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        "/v1/staff/broadcasts",
+        &staff,
+        json!({"department_id": null, "subject": "Stengt i dag", "body": body, "urgent": true}),
+    )
+    .await;
     assert_eq!(status, 200);
     let r = server.deliver_queue().await;
     assert_eq!(r.delivered, guardians_with_phone.len(), "{r:?}");
     let sms = fake.requests();
-    let mut to: Vec<String> = sms.iter().map(|s| s.json()["destination"].as_str().unwrap_or("").to_owned()).collect();
+    let mut to: Vec<String> = sms
+        .iter()
+        .map(|s| s.json()["destination"].as_str().unwrap_or("").to_owned())
+        .collect();
     to.sort();
     let mut expected = guardians_with_phone.clone();
     expected.sort();
     assert_eq!(to, expected);
     let first = &sms[0];
     assert_eq!(first.path, "/sms/send");
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("kidplan-test:{LINK_PASSWORD}"));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("kidplan-test:{LINK_PASSWORD}"));
     assert_eq!(first.header("authorization"), format!("Basic {basic}"));
     let j = first.json();
-    let mut fields: Vec<&str> = j.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut fields: Vec<&str> = j
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     fields.sort();
-    assert_eq!(fields, ["destination", "platformId", "platformPartnerId", "source", "useDeliveryReport", "userData"]);
-    assert_eq!(j["userData"], "Kidplan: Viktig melding fra barnehagen. Åpne Kidplan.");
+    assert_eq!(
+        fields,
+        [
+            "destination",
+            "platformId",
+            "platformPartnerId",
+            "source",
+            "useDeliveryReport",
+            "userData"
+        ]
+    );
+    assert_eq!(
+        j["userData"],
+        "Kidplan: Viktig melding fra barnehagen. Åpne Kidplan."
+    );
     for s in &sms {
         let mut b = s.body.to_vec();
         b.extend(s.path.as_bytes());
@@ -251,7 +315,10 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
         assert!(!contains(&b, "Stengt i dag") && !contains(&b, "hentet"));
     }
     // The canary guardian's own number is a recipient, never text.
-    let canary_sms = sms.iter().filter(|s| contains(&s.body, demo::CANARY_GUARDIAN_PHONE)).count();
+    let canary_sms = sms
+        .iter()
+        .filter(|s| contains(&s.body, demo::CANARY_GUARDIAN_PHONE))
+        .count();
     assert!(canary_sms <= 1);
 
     // Kari turns urgent SMS off (push only) and wants messages about Emma by e-mail instead of push.
@@ -261,33 +328,75 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
         {"child_id": demo::GUARDIAN_CHILD_IDS[1], "category": "urgent", "delivery": "off"},
         {"child_id": emma, "category": "messages", "delivery": "email"},
         {"child_id": demo::GUARDIAN_CHILD_IDS[1], "category": "messages", "delivery": "off"}]});
-    let (status, body) = call(&server, Method::PUT, "/v1/me/notification-preferences", &kari, prefs).await;
+    let (status, body) = call(
+        &server,
+        Method::PUT,
+        "/v1/me/notification-preferences",
+        &kari,
+        prefs,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let urgent_pref = body["preferences"].as_array().and_then(|p| p.iter().find(|x| x["child_id"] == demo::GUARDIAN_CHILD_IDS[1] && x["category"] == "urgent")).cloned();
-    assert_eq!(urgent_pref.map(|p| p["delivery"].clone()), Some(json!("on")), "urgent is always pushed");
+    let urgent_pref = body["preferences"]
+        .as_array()
+        .and_then(|p| {
+            p.iter()
+                .find(|x| x["child_id"] == demo::GUARDIAN_CHILD_IDS[1] && x["category"] == "urgent")
+        })
+        .cloned();
+    assert_eq!(
+        urgent_pref.map(|p| p["delivery"].clone()),
+        Some(json!("on")),
+        "urgent is always pushed"
+    );
     let before = fake.requests().len();
-    call(&server, Method::POST, "/v1/staff/broadcasts", &staff,
-        json!({"department_id": null, "subject": "Stengt", "body": "b", "urgent": true})).await;
+    call(
+        &server,
+        Method::POST,
+        "/v1/staff/broadcasts",
+        &staff,
+        json!({"department_id": null, "subject": "Stengt", "body": "b", "urgent": true}),
+    )
+    .await;
     server.deliver_queue().await;
     let new: Vec<_> = fake.requests().into_iter().skip(before).collect();
     assert_eq!(new.len(), guardians_with_phone.len() - 1);
-    assert!(!new.iter().any(|s| s.json()["destination"] == demo::GUARDIAN_PHONE));
+    assert!(
+        !new.iter()
+            .any(|s| s.json()["destination"] == demo::GUARDIAN_PHONE)
+    );
 
     // A message about Emma: an e-mail notice (outbox here), no push, in Kari's language.
     rusqlite::Connection::open(server.db_path())
-        .and_then(|c| c.execute("UPDATE guardians SET locale = 'en' WHERE id = ?1", [demo::GUARDIAN_ID]))
+        .and_then(|c| {
+            c.execute(
+                "UPDATE guardians SET locale = 'en' WHERE id = ?1",
+                [demo::GUARDIAN_ID],
+            )
+        })
         .expect("locale");
     let pushes_before = server.sent_pushes().len();
     let (status, thread) = call(&server, Method::POST, "/v1/staff/threads", &staff,
         json!({"child_id": emma, "subject": "Emma i dag", "body": format!("{} falt", demo::CANARY_CHILD_NAME)})).await;
     assert_eq!(status, 200, "{thread}");
-    let mails: Vec<_> = server.sent_messages().into_iter().filter(|m| m.recipient == demo::GUARDIAN_EMAIL).collect();
+    let mails: Vec<_> = server
+        .sent_messages()
+        .into_iter()
+        .filter(|m| m.recipient == demo::GUARDIAN_EMAIL)
+        .collect();
     let notice = mails.last().expect("an e-mail notice");
     assert_eq!(
         kidplan_server::providers::message_text(notice).as_deref(),
         Some("You have a new message in Kidplan.")
     );
-    assert!(!notice.body.contains("Emma") && !notice.body.contains("Canaryx"), "{}", notice.body);
-    assert_eq!(server.sent_pushes().len(), pushes_before, "e-mail instead of push");
+    assert!(
+        !notice.body.contains("Emma") && !notice.body.contains("Canaryx"),
+        "{}",
+        notice.body
+    );
+    assert_eq!(
+        server.sent_pushes().len(),
+        pushes_before,
+        "e-mail instead of push"
+    );
 }
-

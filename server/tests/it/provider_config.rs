@@ -19,27 +19,67 @@ fn serve(dir: &Path, toml: &str) -> (Option<i32>, String) {
         .arg(dir.join("data"))
         .output()
         .expect("run kidplan-server");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn bad_provider_files_stop_the_server_with_one_line_naming_the_setting() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("garbage.p8"), format!("-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n")).expect("p8");
+    std::fs::write(
+        dir.path().join("garbage.p8"),
+        format!("-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n"),
+    )
+    .expect("p8");
     std::fs::write(dir.path().join("rsa.p8"), &keys().rsa_private).expect("rsa");
     std::fs::write(dir.path().join("ec.p8"), &keys().ec_private).expect("ec");
-    std::fs::write(dir.path().join("sa.json"), format!("{{\"type\": \"service_account\", \"private_key\": \"{SECRET}\"}}")).expect("sa");
+    std::fs::write(
+        dir.path().join("sa.json"),
+        format!("{{\"type\": \"service_account\", \"private_key\": \"{SECRET}\"}}"),
+    )
+    .expect("sa");
     std::fs::write(dir.path().join("mg.key"), SECRET).expect("mg");
-    let apns = |key: &str| format!("[apns]\nkey_file = \"{key}\"\nkey_id = \"ABC123DEFG\"\nteam_id = \"TEAM123456\"\ntopic = \"no.kidplan.app\"\n");
+    let apns = |key: &str| {
+        format!(
+            "[apns]\nkey_file = \"{key}\"\nkey_id = \"ABC123DEFG\"\nteam_id = \"TEAM123456\"\ntopic = \"no.kidplan.app\"\n"
+        )
+    };
     let cases = [
-        (apns("garbage.p8"), "apns.key_file: not an EC private key in PEM (.p8)"),
-        (apns("rsa.p8"), "apns.key_file: not an EC private key in PEM (.p8)"),
+        (
+            apns("garbage.p8"),
+            "apns.key_file: not an EC private key in PEM (.p8)",
+        ),
+        (
+            apns("rsa.p8"),
+            "apns.key_file: not an EC private key in PEM (.p8)",
+        ),
         (apns("missing.p8"), "apns.key_file: file cannot be read"),
-        ("[apns]\nkey_file = \"ec.p8\"\n".to_owned(), "apns.key_id: missing"),
-        ("[fcm]\nservice_account_file = \"sa.json\"\n".to_owned(), "fcm.service_account_file: not a service-account key"),
-        (format!("[mailgun]\nfrom = \"k <a@b.no>\"\napi_key_file = \"mg.key\"\napi_key = \"{SECRET}\"\n"), "mailgun.domain: missing"),
-        (format!("[mailgun]\ndomain = \"d.no\"\nfrom = \"f\"\napi_key_file = \"mg.key\"\napi_key = \"{SECRET}\"\n"), "mailgun.api_key: unknown setting"),
-        ("[linkmobility]\nsource = \"Kidplan\"\n".to_owned(), "linkmobility.platform_id: missing"),
+        (
+            "[apns]\nkey_file = \"ec.p8\"\n".to_owned(),
+            "apns.key_id: missing",
+        ),
+        (
+            "[fcm]\nservice_account_file = \"sa.json\"\n".to_owned(),
+            "fcm.service_account_file: not a service-account key",
+        ),
+        (
+            format!(
+                "[mailgun]\nfrom = \"k <a@b.no>\"\napi_key_file = \"mg.key\"\napi_key = \"{SECRET}\"\n"
+            ),
+            "mailgun.domain: missing",
+        ),
+        (
+            format!(
+                "[mailgun]\ndomain = \"d.no\"\nfrom = \"f\"\napi_key_file = \"mg.key\"\napi_key = \"{SECRET}\"\n"
+            ),
+            "mailgun.api_key: unknown setting",
+        ),
+        (
+            "[linkmobility]\nsource = \"Kidplan\"\n".to_owned(),
+            "linkmobility.platform_id: missing",
+        ),
         (format!("[fcm\nx = \"{SECRET}\""), "not valid TOML (line"),
     ];
     for (toml, expected) in cases {
@@ -48,7 +88,10 @@ fn bad_provider_files_stop_the_server_with_one_line_naming_the_setting() {
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "one line: {stderr}");
         assert!(lines[0].contains(expected), "{expected:?} in {stderr:?}");
-        assert!(!stderr.contains(SECRET) && !stderr.contains("BEGIN"), "{stderr}");
+        assert!(
+            !stderr.contains(SECRET) && !stderr.contains("BEGIN"),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
@@ -84,5 +127,9 @@ fn a_good_provider_file_starts_the_server() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(seen.contains("\nkidplan-server listening on http://127.0.0.1:") || seen.starts_with("kidplan-server listening"), "{seen}");
+    assert!(
+        seen.contains("\nkidplan-server listening on http://127.0.0.1:")
+            || seen.starts_with("kidplan-server listening"),
+        "{seen}"
+    );
 }

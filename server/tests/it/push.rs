@@ -147,7 +147,10 @@ async fn registrations_move_tokens_update_in_place_and_unregister_with_the_secre
     assert_eq!(p.len(), 1, "Per's child is in Tyttebær");
     // Urgent: an alert push without text (the app's extension writes it from its cache).
     assert_eq!(p[0]["aps"]["mutable-content"], 1);
-    assert_eq!(p[0]["aps"]["alert"], json!({"loc-key": "KIDPLAN_NOTIFICATION"}));
+    assert_eq!(
+        p[0]["aps"]["alert"],
+        json!({"loc-key": "KIDPLAN_NOTIFICATION"})
+    );
     assert_eq!(p[0]["kind"], "sync");
 
     // A changed token updates in place.

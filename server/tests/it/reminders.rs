@@ -25,7 +25,9 @@ fn reminders(server: &RunningServer, token: &str) -> Vec<Value> {
 }
 
 fn with_hint(list: &[Value], hint: &str) -> usize {
-    list.iter().filter(|v| v["message"]["data"]["hint"] == hint).count()
+    list.iter()
+        .filter(|v| v["message"]["data"]["hint"] == hint)
+        .count()
 }
 
 #[tokio::test]
@@ -53,25 +55,56 @@ async fn reminders_come_once_at_the_chosen_time_and_only_when_needed() {
     let off = json!({"reminders": [{"kind": "calendar_event", "enabled": false, "at": "18:00", "days_before": 1}]});
     let (status, body) = call(&server, Method::PUT, "/v1/me/reminder-settings", &per, off).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["reminders"].as_array().map(Vec::len), Some(2), "both kinds, defaults filled in");
+    assert_eq!(
+        body["reminders"].as_array().map(Vec::len),
+        Some(2),
+        "both kinds, defaults filled in"
+    );
     let bad = json!({"reminders": [{"kind": "calendar_event", "enabled": true, "at": "25:00", "days_before": 1}]});
-    assert_eq!(call(&server, Method::PUT, "/v1/me/reminder-settings", &per, bad).await.0, 400);
+    assert_eq!(
+        call(&server, Method::PUT, "/v1/me/reminder-settings", &per, bad)
+            .await
+            .0,
+        400
+    );
     let email = json!({"preferences": [{"child_id": demo::GUARDIAN_CHILD_IDS[0], "category": "calendar", "delivery": "push_and_email"}]});
-    assert_eq!(call(&server, Method::PUT, "/v1/me/notification-preferences", &kari, email).await.0, 200);
+    assert_eq!(
+        call(
+            &server,
+            Method::PUT,
+            "/v1/me/notification-preferences",
+            &kari,
+            email
+        )
+        .await
+        .0,
+        200
+    );
 
     clock.set(at(d0, 17, 59));
     server.run_reminders().await.expect("run");
-    assert_eq!(with_hint(&reminders(&server, "kari-phone"), &hint), 0, "not before 18:00");
+    assert_eq!(
+        with_hint(&reminders(&server, "kari-phone"), &hint),
+        0,
+        "not before 18:00"
+    );
     clock.set(at(d0, 18, 0));
     server.run_reminders().await.expect("run");
     let kari_reminders = reminders(&server, "kari-phone");
     assert_eq!(with_hint(&kari_reminders, &hint), 1);
-    let p = kari_reminders.iter().find(|v| v["message"]["data"]["hint"] == hint).expect("reminder");
+    let p = kari_reminders
+        .iter()
+        .find(|v| v["message"]["data"]["hint"] == hint)
+        .expect("reminder");
     assert_eq!(
         *p,
         json!({"message": {"token": "kari-phone", "data": {"v": "1", "kind": "reminder", "hint": hint}, "android": {"priority": "HIGH"}}})
     );
-    assert_eq!(with_hint(&reminders(&server, "per-phone"), &hint), 0, "turned off");
+    assert_eq!(
+        with_hint(&reminders(&server, "per-phone"), &hint),
+        0,
+        "turned off"
+    );
     let mail = server
         .sent_messages()
         .into_iter()
@@ -98,17 +131,53 @@ async fn reminders_come_once_at_the_chosen_time_and_only_when_needed() {
     assert_eq!(status, 200, "{h}");
     assert_eq!(h["registration_deadline"], deadline);
     let deadline_hint = format!("holiday_deadline/{}", h["id"].as_str().expect("id"));
-    let holiday = |child: &str| json!({"id": uuid::Uuid::new_v4().to_string(), "child_id": child,
-        "first_day": (d0 + TimeDelta::days(31)).to_string(), "last_day": (d0 + TimeDelta::days(35)).to_string(), "note": null});
-    assert_eq!(call(&server, Method::POST, "/v1/holidays", &per, holiday(demo::SECOND_GUARDIAN_CHILD_ID)).await.0, 200);
-    assert_eq!(call(&server, Method::POST, "/v1/holidays", &kari, holiday(demo::GUARDIAN_CHILD_IDS[0])).await.0, 200);
+    let holiday = |child: &str| {
+        json!({"id": uuid::Uuid::new_v4().to_string(), "child_id": child,
+        "first_day": (d0 + TimeDelta::days(31)).to_string(), "last_day": (d0 + TimeDelta::days(35)).to_string(), "note": null})
+    };
+    assert_eq!(
+        call(
+            &server,
+            Method::POST,
+            "/v1/holidays",
+            &per,
+            holiday(demo::SECOND_GUARDIAN_CHILD_ID)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &server,
+            Method::POST,
+            "/v1/holidays",
+            &kari,
+            holiday(demo::GUARDIAN_CHILD_IDS[0])
+        )
+        .await
+        .0,
+        200
+    );
     clock.set(at(d0, 17, 59));
     server.run_reminders().await.expect("run");
-    assert_eq!(with_hint(&reminders(&server, "kari-phone"), &deadline_hint), 0, "three days before, at 18:00");
+    assert_eq!(
+        with_hint(&reminders(&server, "kari-phone"), &deadline_hint),
+        0,
+        "three days before, at 18:00"
+    );
     clock.set(at(d0, 18, 1));
     server.run_reminders().await.expect("run");
-    assert_eq!(with_hint(&reminders(&server, "kari-phone"), &deadline_hint), 1, "Jakob is not registered");
-    assert_eq!(with_hint(&reminders(&server, "per-phone"), &deadline_hint), 0, "Per registered his child");
+    assert_eq!(
+        with_hint(&reminders(&server, "kari-phone"), &deadline_hint),
+        1,
+        "Jakob is not registered"
+    );
+    assert_eq!(
+        with_hint(&reminders(&server, "per-phone"), &deadline_hint),
+        0,
+        "Per registered his child"
+    );
 
     // The feed carries the deadline and Per's own settings; an old client's decoder reads the
     // new kind as `unknown` (and skips it).
@@ -124,7 +193,10 @@ async fn reminders_come_once_at_the_chosen_time_and_only_when_needed() {
         .expect("calendar_event setting");
     assert_eq!(event_setting["enabled"], false);
     let kari_feed = feed(&server, &kari).await;
-    assert!(!kari_feed.iter().any(|c| c["entity"] == "reminder_settings"), "defaults: no entity");
+    assert!(
+        !kari_feed.iter().any(|c| c["entity"] == "reminder_settings"),
+        "defaults: no entity"
+    );
     let period = kari_feed
         .iter()
         .find(|c| c["id"] == h["id"])
@@ -149,7 +221,11 @@ async fn feed(server: &RunningServer, token: &str) -> Vec<Value> {
             .await
             .expect("body");
         let old: kidplan_api::sync::SyncPage = serde_json::from_str(&text).expect("old decoder");
-        for c in old.changes.iter().filter(|c| c.entity == kidplan_api::sync::EntityKind::Unknown) {
+        for c in old
+            .changes
+            .iter()
+            .filter(|c| c.entity == kidplan_api::sync::EntityKind::Unknown)
+        {
             assert_eq!(c.id, demo::SECOND_GUARDIAN_ID, "only the settings are new");
         }
         let v: Value = serde_json::from_str(&text).expect("page");
