@@ -39,10 +39,11 @@ pub fn oslo_day(ms: i64) -> Day {
 /// taken an hour later).
 pub fn oslo_instant(day: NaiveDate, (h, m): (u32, u32)) -> Option<DateTime<Utc>> {
     let naive = day.and_hms_opt(h, m, 0)?;
-    let local = Oslo.from_local_datetime(&naive).earliest().or_else(|| {
-        Oslo.from_local_datetime(&(naive + TimeDelta::hours(1)))
-            .earliest()
-    })?;
+    let later = naive.checked_add_signed(TimeDelta::hours(1))?;
+    let local = Oslo
+        .from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| Oslo.from_local_datetime(&later).earliest())?;
     Some(local.with_timezone(&Utc))
 }
 
@@ -161,7 +162,10 @@ pub fn run(conn: &Connection, now: DateTime<Utc>) -> AppResult<usize> {
             now_ms,
             horizon,
             today.to_string(),
-            (today + TimeDelta::days(HORIZON_DAYS)).to_string()
+            today
+                .checked_add_signed(TimeDelta::days(HORIZON_DAYS))
+                .unwrap_or(today)
+                .to_string()
         ],
         |r| {
             Ok(Event {
@@ -223,7 +227,7 @@ fn due(setting: &ReminderSetting, day: NaiveDate) -> Option<i64> {
     if !setting.enabled {
         return None;
     }
-    let day = day - TimeDelta::days(i64::from(setting.days_before));
+    let day = day.checked_sub_signed(TimeDelta::days(i64::from(setting.days_before)))?;
     oslo_instant(day, setting.time_of_day()?).map(|t| t.timestamp_millis())
 }
 
@@ -291,7 +295,9 @@ fn deadline_reminders(
     deadline: NaiveDate,
     now_ms: i64,
 ) -> AppResult<usize> {
-    let end_of_deadline = oslo_instant(deadline + TimeDelta::days(1), (0, 0))
+    let end_of_deadline = deadline
+        .checked_add_signed(TimeDelta::days(1))
+        .and_then(|d| oslo_instant(d, (0, 0)))
         .map(|t| t.timestamp_millis())
         .unwrap_or(0);
     let (first, last) = (

@@ -65,8 +65,8 @@ pub fn status_category(status: StatusCode) -> &'static str {
         502 => "http_502",
         503 => "http_503",
         504 => "http_504",
-        400..=499 => "http_4xx",
-        500..=599 => "http_5xx",
+        c if (400..500).contains(&c) => "http_4xx",
+        c if (500..600).contains(&c) => "http_5xx",
         _ => "http_other",
     }
 }
