@@ -113,13 +113,12 @@ pub struct Apns {
     cfg: ApnsConfig,
     http: reqwest::Client,
     clock: Clock,
-    token: tokio::sync::Mutex<Option<(String, DateTime<Utc>)>>,
+    token: http::CachedToken,
 }
 
 impl Apns {
     pub fn new(cfg: ApnsConfig, clock: Clock) -> Result<Self, ConfigError> {
-        let http = http::client(cfg.timeout, true)
-            .map_err(|_| ConfigError::new("apns", "HTTP client cannot be built"))?;
+        let http = http::client("apns", cfg.timeout, true)?;
         Ok(Self {
             cfg,
             http,
@@ -135,13 +134,13 @@ impl Apns {
             && now < *issued + TimeDelta::seconds(TOKEN_RENEW_AFTER_S)
             && now >= *issued
         {
-            return Ok(t.clone());
+            return Ok(t.expose().to_owned());
         }
         let t = self.cfg.provider_token(now).map_err(|_| SendError::Retry {
             category: "auth_sign",
             after: None,
         })?;
-        *cached = Some((t.clone(), now));
+        *cached = Some((super::config::Secret::new(t.clone()), now));
         Ok(t)
     }
 

@@ -140,13 +140,12 @@ pub struct Fcm {
     cfg: FcmConfig,
     http: reqwest::Client,
     clock: Clock,
-    token: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
+    token: http::CachedToken,
 }
 
 impl Fcm {
     pub fn new(cfg: FcmConfig, clock: Clock) -> Result<Self, ConfigError> {
-        let http = http::client(cfg.timeout, false)
-            .map_err(|_| ConfigError::new("fcm", "HTTP client cannot be built"))?;
+        let http = http::client("fcm", cfg.timeout, false)?;
         Ok(Self {
             cfg,
             http,

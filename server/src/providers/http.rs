@@ -8,9 +8,13 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::time::Duration;
 
-/// A client for one provider. `http2_only` speaks HTTP/2 from the first byte (APNs; over TLS
-/// ALPN offers only `h2`).
-pub fn client(timeout: Duration, http2_only: bool) -> Result<reqwest::Client, reqwest::Error> {
+/// A client for the provider `name`. `http2_only` speaks HTTP/2 from the first byte (APNs;
+/// over TLS ALPN offers only `h2`).
+pub fn client(
+    name: &str,
+    timeout: Duration,
+    http2_only: bool,
+) -> Result<reqwest::Client, super::config::ConfigError> {
     let b = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -22,6 +26,28 @@ pub fn client(timeout: Duration, http2_only: bool) -> Result<reqwest::Client, re
         b
     };
     b.build()
+        .map_err(|_| super::config::ConfigError::new(name, "HTTP client cannot be built"))
+}
+
+/// A token a client reuses until it must be renewed (in memory only), with its time.
+pub type CachedToken = tokio::sync::Mutex<Option<(super::config::Secret, DateTime<Utc>)>>;
+
+/// The outcome of a send with a fixed credential (Mailgun, LinkMobility): 2xx is delivered;
+/// 401 and 403 (a wrong key or account) wait for the operator to fix the configuration; any
+/// other status as [`by_status`].
+pub fn outcome(resp: &reqwest::Response, now: DateTime<Utc>) -> Result<(), SendError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let err = by_status(status, resp.headers(), now);
+    Err(match status.as_u16() {
+        401 | 403 => SendError::Retry {
+            category: err.category(),
+            after: None,
+        },
+        _ => err,
+    })
 }
 
 /// A transport failure (no answer, refused, cut off, unreadable).

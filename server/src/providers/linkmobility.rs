@@ -64,8 +64,7 @@ pub struct LinkMobility {
 
 impl LinkMobility {
     pub fn new(cfg: LinkMobilityConfig, clock: Clock) -> Result<Self, ConfigError> {
-        let http = http::client(cfg.timeout, false)
-            .map_err(|_| ConfigError::new("linkmobility", "HTTP client cannot be built"))?;
+        let http = http::client("linkmobility", cfg.timeout, false)?;
         Ok(Self { cfg, http, clock })
     }
 
@@ -78,18 +77,7 @@ impl LinkMobility {
             .send()
             .await
             .map_err(|e| http::transport(&e))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let err = http::by_status(status, resp.headers(), self.clock.now());
-        Err(match status.as_u16() {
-            401 | 403 => SendError::Retry {
-                category: err.category(),
-                after: None,
-            },
-            _ => err,
-        })
+        http::outcome(&resp, self.clock.now())
     }
 }
 

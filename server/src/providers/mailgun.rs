@@ -56,8 +56,7 @@ pub struct Mailgun {
 
 impl Mailgun {
     pub fn new(cfg: MailgunConfig, clock: Clock) -> Result<Self, ConfigError> {
-        let http = http::client(cfg.timeout, false)
-            .map_err(|_| ConfigError::new("mailgun", "HTTP client cannot be built"))?;
+        let http = http::client("mailgun", cfg.timeout, false)?;
         Ok(Self { cfg, http, clock })
     }
 
@@ -75,19 +74,7 @@ impl Mailgun {
             .send()
             .await
             .map_err(|e| http::transport(&e))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let err = http::by_status(status, resp.headers(), self.clock.now());
-        // 401/403: a wrong key or domain; the message waits for the operator to fix it.
-        Err(match status.as_u16() {
-            401 | 403 => SendError::Retry {
-                category: err.category(),
-                after: None,
-            },
-            _ => err,
-        })
+        http::outcome(&resp, self.clock.now())
     }
 }
 

@@ -33,6 +33,20 @@ async fn log_entry(server: &kidplan_server::RunningServer, staff: &str, text: &s
     body["id"].as_str().expect("id").to_owned()
 }
 
+/// An urgent broadcast to the whole kindergarten, delivered.
+async fn urgent_broadcast(server: &kidplan_server::RunningServer, staff: &str, body: &str) {
+    let (status, _) = call(
+        server,
+        Method::POST,
+        "/v1/staff/broadcasts",
+        staff,
+        json!({"department_id": null, "subject": "Stengt", "body": body, "urgent": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.deliver_queue().await;
+}
+
 /// A text carrying every canary (child, guardian, contact): what staff write about a child.
 fn canary_text() -> String {
     format!(
@@ -130,15 +144,7 @@ async fn fcm_signs_exchanges_caches_and_sends_content_free_messages() {
     assert_eq!(fake.to("/messages:send").len(), 3);
 
     // Urgent: a high-priority data message, still without text.
-    call(
-        &server,
-        Method::POST,
-        "/v1/staff/broadcasts",
-        &staff,
-        json!({"department_id": null, "subject": "Stengt", "body": text, "urgent": true}),
-    )
-    .await;
-    server.deliver_queue().await;
+    urgent_broadcast(&server, &staff, &text).await;
     let last = fake.to("/messages:send").pop().expect("urgent push").json();
     assert_eq!(last["message"]["android"], json!({"priority": "HIGH"}));
     assert!(last["message"].get("notification").is_none());
@@ -263,15 +269,7 @@ async fn apns_uses_http2_es256_tokens_and_removes_unregistered_devices() {
     );
 
     // Urgent: an alert push (the app's extension writes the text), priority 10.
-    call(
-        &server,
-        Method::POST,
-        "/v1/staff/broadcasts",
-        &staff,
-        json!({"department_id": null, "subject": "Stengt", "body": text, "urgent": true}),
-    )
-    .await;
-    server.deliver_queue().await;
+    urgent_broadcast(&server, &staff, &text).await;
     let urgent = fake.requests().pop().expect("urgent");
     assert_eq!(
         (

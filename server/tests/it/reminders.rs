@@ -24,6 +24,19 @@ fn reminders(server: &RunningServer, token: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Sets the clock, runs the scheduler and counts the device's reminders with `hint`.
+async fn run_at(
+    server: &RunningServer,
+    clock: &kidplan_server::Clock,
+    when: chrono::DateTime<chrono::Utc>,
+    token: &str,
+    hint: &str,
+) -> usize {
+    clock.set(when);
+    server.run_reminders().await.expect("run");
+    with_hint(&reminders(server, token), hint)
+}
+
 fn with_hint(list: &[Value], hint: &str) -> usize {
     list.iter()
         .filter(|v| v["message"]["data"]["hint"] == hint)
@@ -81,15 +94,12 @@ async fn reminders_come_once_at_the_chosen_time_and_only_when_needed() {
         200
     );
 
-    clock.set(at(d0, 17, 59));
-    server.run_reminders().await.expect("run");
+    let at_1759 = run_at(&server, &clock, at(d0, 17, 59), "kari-phone", &hint).await;
+    assert_eq!(at_1759, 0, "not before 18:00");
     assert_eq!(
-        with_hint(&reminders(&server, "kari-phone"), &hint),
-        0,
-        "not before 18:00"
+        run_at(&server, &clock, at(d0, 18, 0), "kari-phone", &hint).await,
+        1
     );
-    clock.set(at(d0, 18, 0));
-    server.run_reminders().await.expect("run");
     let kari_reminders = reminders(&server, "kari-phone");
     assert_eq!(with_hint(&kari_reminders, &hint), 1);
     let p = kari_reminders
@@ -159,17 +169,17 @@ async fn reminders_come_once_at_the_chosen_time_and_only_when_needed() {
         .0,
         200
     );
-    clock.set(at(d0, 17, 59));
-    server.run_reminders().await.expect("run");
+    let early = run_at(
+        &server,
+        &clock,
+        at(d0, 17, 59),
+        "kari-phone",
+        &deadline_hint,
+    )
+    .await;
+    assert_eq!(early, 0, "three days before, at 18:00");
     assert_eq!(
-        with_hint(&reminders(&server, "kari-phone"), &deadline_hint),
-        0,
-        "three days before, at 18:00"
-    );
-    clock.set(at(d0, 18, 1));
-    server.run_reminders().await.expect("run");
-    assert_eq!(
-        with_hint(&reminders(&server, "kari-phone"), &deadline_hint),
+        run_at(&server, &clock, at(d0, 18, 1), "kari-phone", &deadline_hint).await,
         1,
         "Jakob is not registered"
     );
