@@ -215,10 +215,12 @@ async fn a_hanging_provider_blocks_nothing_else() {
     wait_for(|| !push_fake.to("/messages:send").is_empty()).await;
     request_code(&server, demo::GUARDIAN_EMAIL).await;
     wait_for(|| !mail_fake.requests().is_empty()).await;
+    // The e-mail's row goes once Mailgun answered; the push still hangs.
+    wait_for(|| column(&server, "SELECT channel FROM send_queue") == ["push"]).await;
     assert_eq!(
-        column(&server, "SELECT channel FROM send_queue"),
-        ["push"],
-        "the e-mail went out while the push still hangs"
+        push_fake.to("/messages:send").len(),
+        1,
+        "still the one hanging try"
     );
     push_fake.release();
     server.stop().await;
@@ -247,7 +249,7 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
     let fake = Fake::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("link.pw"), LINK_PASSWORD).expect("password file");
-    let (mut cfg, _data, _clock) = crate::common::manual_config();
+    let (mut cfg, _data, clock) = crate::common::manual_config();
     configure(&mut cfg, dir.path(), &linkmobility_toml(&fake));
     let server = RunningServer::start(cfg).await.expect("start");
     let kari = login(&server, demo::GUARDIAN_EMAIL).await;
@@ -269,14 +271,23 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
     )
     .await;
     assert_eq!(status, 200);
+    // LinkMobility is busy once: that SMS waits for its Retry-After, the others go.
+    fake.script("/sms/send", Answer::Status(503, Some("5"), "{}".into()));
     let r = server.deliver_queue().await;
-    assert_eq!(r.delivered, guardians_with_phone.len(), "{r:?}");
+    assert_eq!(
+        (r.delivered, r.retried),
+        (guardians_with_phone.len() - 1, 1),
+        "{r:?}"
+    );
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(server.deliver_queue().await.delivered, 1);
     let sms = fake.requests();
     let mut to: Vec<String> = sms
         .iter()
         .map(|s| s.json()["destination"].as_str().unwrap_or("").to_owned())
         .collect();
     to.sort();
+    to.dedup();
     let mut expected = guardians_with_phone.clone();
     expected.sort();
     assert_eq!(to, expected);
@@ -399,4 +410,37 @@ async fn urgent_broadcasts_go_by_sms_and_notices_follow_the_guardians_choice() {
         pushes_before,
         "e-mail instead of push"
     );
+}
+
+#[tokio::test]
+async fn provider_failures_are_logged_by_category_never_by_content() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, _data, clock) = server_with(&mailgun_toml(&fake, dir.path())).await;
+    let log = dir.path().join("server.log");
+    let file = std::fs::File::create(&log).expect("log file");
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(std::sync::Mutex::new(file))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // The provider's answers quote the key and the recipient, as real error bodies may.
+    let quoting =
+        json!({"message": format!("Forbidden: {MAILGUN_KEY} for {}", demo::GUARDIAN_EMAIL)});
+    fake.script("/messages", Answer::Status(401, None, quoting.to_string()));
+    fake.script("/messages", Answer::Status(400, None, quoting.to_string()));
+    request_code(&server, demo::GUARDIAN_EMAIL).await;
+    assert_eq!(server.deliver_queue().await.retried, 1, "a wrong key waits");
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(server.deliver_queue().await.dead, 1, "a refusal is final");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        text.contains("category=\"http_401\"") && text.contains("category=\"http_400\""),
+        "{text}"
+    );
+    assert!(text.contains("provider=\"mailgun\""), "{text}");
+    for secret in [MAILGUN_KEY, demo::GUARDIAN_EMAIL, "login code", "Forbidden"] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
 }

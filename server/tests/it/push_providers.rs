@@ -292,6 +292,22 @@ async fn apns_uses_http2_es256_tokens_and_removes_unregistered_devices() {
     let renewed = fake.requests().pop().expect("push");
     assert_ne!(renewed.header("authorization"), r.header("authorization"));
 
+    // 429 with Retry-After: the push waits exactly that long, then goes.
+    fake.script(
+        "/3/device/",
+        Answer::Status(
+            429,
+            Some("30"),
+            json!({"reason": "TooManyRequests"}).to_string(),
+        ),
+    );
+    log_entry(&server, &staff, "t").await;
+    assert_eq!(server.deliver_queue().await.retried, 1);
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(server.deliver_queue().await.delivered, 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(server.deliver_queue().await.delivered, 1);
+
     // 410 Unregistered: the registration is removed.
     fake.script(
         "/3/device/",
