@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod paths;
 pub mod privacy;
 pub mod push;
+pub mod reminders;
 pub mod staff;
 pub mod sync;
 pub mod telemetry;

@@ -268,6 +268,12 @@ pub struct CalendarEvent {
     pub description: Option<String>,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
+    /// For a holiday registration period (for example the summer holiday): the last day
+    /// (Europe/Oslo) on which guardians register their children's holidays for the period
+    /// `starts_at..ends_at`. Guardians who have not registered are reminded a few days before.
+    /// Absent for ordinary events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_deadline: Option<Day>,
 });
 
 wire!(record
@@ -335,20 +341,54 @@ pub enum NotificationCategory {
     ChildLog,
     Calendar,
     Photos,
-    /// Urgent alerts from the kindergarten: always delivered, cannot be switched off.
+    /// Urgent alerts from the kindergarten (closure, emergency): always pushed; by SMS too
+    /// unless the guardian chooses otherwise (default `push_and_sms`; `off` is taken as `on`).
     Urgent,
     #[serde(other)]
     Unknown,
 });
 
 wire!(enum
-/// Whether a category of notifications is on.
+/// How a guardian is told about a category: by push (`on`), by e-mail or SMS instead of push,
+/// by push and e-mail or SMS, or not at all (`off`).
+///
+/// A client that predates a value decodes it as `unknown`; it must not send `unknown` back (the
+/// server answers `400`), and it only sends the preferences its user changed, so the values it
+/// does not know are kept for the other categories. E-mail and SMS notices name neither the
+/// child nor the content ("You have a new message in Kidplan").
 pub enum Delivery {
+    /// Push only.
     On,
     Off,
+    /// E-mail instead of push.
+    Email,
+    /// SMS instead of push.
+    Sms,
+    PushAndEmail,
+    PushAndSms,
     #[serde(other)]
     Unknown,
 });
+
+impl Delivery {
+    /// True when this delivery includes a push (`unknown` counts as push, like the old `on`).
+    pub fn push(self) -> bool {
+        matches!(
+            self,
+            Delivery::On | Delivery::PushAndEmail | Delivery::PushAndSms | Delivery::Unknown
+        )
+    }
+
+    /// True when this delivery includes an e-mail notice.
+    pub fn email(self) -> bool {
+        matches!(self, Delivery::Email | Delivery::PushAndEmail)
+    }
+
+    /// True when this delivery includes an SMS notice.
+    pub fn sms(self) -> bool {
+        matches!(self, Delivery::Sms | Delivery::PushAndSms)
+    }
+}
 
 wire!(record
 /// One notification preference: for a child and a category.

@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use crate::{
-    auth::*, commands::*, error::*, model::*, privacy::*, push::*, staff::*, sync::*, telemetry::*,
+    auth::*, commands::*, error::*, model::*, privacy::*, push::*, reminders::*, staff::*, sync::*,
+    telemetry::*,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -79,6 +80,15 @@ fn update_contact() {}
     params(("Idempotency-Key" = String, Header)),
     responses((status = 200, body = NotificationPreferences), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
 fn update_notification_preferences() {}
+
+#[utoipa::path(put, path = "/v1/me/reminder-settings", request_body = UpdateReminderSettings, tag = "parent", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = ReminderSettings), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+fn update_reminder_settings() {}
+
+#[utoipa::path(get, path = "/v1/staff/send-queue", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Vec<QueuedSend>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+fn staff_send_queue() {}
 
 #[utoipa::path(get, path = "/v1/me/export", tag = "privacy", security(("bearer" = [])),
     responses((status = 200, body = DataExport), (status = 401, body = ApiError)))]
@@ -195,16 +205,17 @@ impl Modify for BearerAuth {
         request_code, verify_code, refresh, logout, sync,
         report_absence, edit_absence, withdraw_absence, register_holiday,
         start_thread, send_message, mark_read, change_consent, update_contact,
-        update_notification_preferences, export, list_privacy_requests, create_privacy_request,
+        update_notification_preferences, update_reminder_settings, export, list_privacy_requests, create_privacy_request,
         photo_content, document_content, upsert_push_registration, delete_push_registration,
         telemetry, telemetry_counters, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
         staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence,
-        staff_privacy_requests, staff_handle_privacy_request, staff_erase,
+        staff_privacy_requests, staff_handle_privacy_request, staff_erase, staff_send_queue,
     ),
     components(schemas(EntityKind, ChangeOp, Change, Kindergarten, Department, Child, Guardian,
         GuardianChild, Staff, LogEntry, Thread, Message, Absence, Holiday, Consent, CalendarEvent,
         Document, Photo, Attendance, PickupPerson, NotificationPreferences, PrivacyRequest,
-        ErrorCode, Role, Metric, Bucket, Platform, Counter, PushProvider, PushPayload, Person))
+        ErrorCode, Role, Metric, Bucket, Platform, Counter, PushProvider, PushPayload, Person,
+        ReminderSettings, ReminderSetting, ReminderKind, QueuedSend, SendState))
 )]
 struct ApiDoc;
 

@@ -16,6 +16,7 @@ pub const THREAD_READ: &str = "/v1/threads/{id}/read";
 pub const CONSENT: &str = "/v1/children/{child_id}/consents/{kind}";
 pub const ME_CONTACT: &str = "/v1/me/contact";
 pub const ME_NOTIFICATION_PREFERENCES: &str = "/v1/me/notification-preferences";
+pub const ME_REMINDER_SETTINGS: &str = "/v1/me/reminder-settings";
 pub const ME_EXPORT: &str = "/v1/me/export";
 pub const PRIVACY_REQUESTS: &str = "/v1/privacy-requests";
 pub const PHOTO_CONTENT: &str = "/v1/photos/{id}/content";
@@ -36,6 +37,7 @@ pub const STAFF_PRIVACY_REQUESTS: &str = "/v1/staff/privacy-requests";
 pub const STAFF_PRIVACY_REQUEST_HANDLE: &str = "/v1/staff/privacy-requests/{id}/handle";
 pub const STAFF_ERASURES: &str = "/v1/staff/erasures";
 pub const STAFF_EVENTS: &str = "/v1/staff/events";
+pub const STAFF_SEND_QUEUE: &str = "/v1/staff/send-queue";
 
 pub const OPENAPI: &str = "/v1/openapi.json";
 

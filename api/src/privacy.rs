@@ -79,6 +79,9 @@ pub struct DataExport {
     pub privacy_requests: Vec<PrivacyRequest>,
     pub photos: Vec<Photo>,
     pub documents: Vec<Document>,
+    /// The guardian's reminder settings, when they changed the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_settings: Option<crate::reminders::ReminderSettings>,
 }
 
 impl DataExport {
@@ -101,6 +104,7 @@ impl DataExport {
             privacy_requests: vec![],
             photos: vec![],
             documents: vec![],
+            reminder_settings: None,
         }
     }
 }

@@ -60,7 +60,13 @@ pub const REGISTRATION_TTL_DAYS: i64 = 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PushKind {
+    /// Something changed: sync, then show what `hint` names.
     Sync,
+    /// A reminder ("påminnelse"): `hint` is `calendar_event/<id>` (the event is tomorrow, or
+    /// at the guardian's chosen number of days) or `holiday_deadline/<event id>` (the holiday
+    /// registration deadline of that event is near and a child is not registered yet). The
+    /// device builds the text from its cache; a client that predates this kind ignores it.
+    Reminder,
     #[serde(other)]
     Unknown,
 }

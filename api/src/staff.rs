@@ -79,6 +79,10 @@ pub struct CreateEvent {
     pub description: Option<String>,
     pub starts_at: crate::time::Timestamp,
     pub ends_at: crate::time::Timestamp,
+    /// Makes the event a holiday registration period with this deadline (see
+    /// [`CalendarEvent::registration_deadline`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_deadline: Option<crate::time::Day>,
 }
 
 /// `POST /v1/staff/privacy-requests/{id}/handle` → [`crate::privacy::PrivacyRequest`].
@@ -113,4 +117,33 @@ pub struct ErasureReport {
     pub files_deleted: u64,
     /// Usage rows kept but stripped of the person's identity.
     pub rows_anonymised: u64,
+}
+
+/// The state of a queued e-mail, SMS or push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendState {
+    /// Waiting for its next try.
+    Pending,
+    /// Given up after the last allowed try (kept for a week so staff can see it).
+    Dead,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `GET /v1/staff/send-queue` → `Vec<QueuedSend>` (manager only): what waits to be handed to
+/// a provider for the kindergarten's families, and what was given up. No recipient, no text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueuedSend {
+    pub id: i64,
+    /// `email`, `sms` or `push`.
+    pub channel: String,
+    pub state: SendState,
+    pub attempts: u32,
+    /// When the next try is due (pending) or when it was given up (dead).
+    pub next_attempt_at: crate::time::Timestamp,
+    /// The kind of the last failure (`http_429`, `http_500`, `timeout`, `connection`, ...):
+    /// never the provider's text.
+    pub last_error: Option<String>,
+    pub created_at: crate::time::Timestamp,
 }

@@ -79,6 +79,12 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Real providers (Mailgun, LinkMobility, FCM, APNs) and the send queue's retry policy,
+        /// a TOML file described in server/README.md. Without it, e-mail, SMS and pushes go to
+        /// the server's outbox tables. A bad file stops the server with one line naming the
+        /// setting.
+        #[arg(long, value_name = "FILE")]
+        providers: Option<PathBuf>,
     },
     /// Log in with a one-time code sent to an email address or phone number.
     ///

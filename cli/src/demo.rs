@@ -493,6 +493,30 @@ impl Demo {
         Ok(())
     }
 
+    /// Shows the e-mail notice the server handed to its e-mail provider (the outbox stands in
+    /// for Mailgun): the recipient and a fixed text, nothing about the child or the message.
+    fn email_notice_step(&self, mails_before: usize) -> Result<()> {
+        let mails = self.server()?.sent_messages();
+        let notice = mails
+            .iter()
+            .skip(mails_before)
+            .rfind(|m| m.recipient == demo::GUARDIAN_EMAIL)
+            .context("no e-mail notice in the outbox")?;
+        let text = kidplan_server::providers::message_text(notice)
+            .context("the e-mail notice has no text")?;
+        output::say(format!(
+            "E-mail notice via {} (all the provider sees): to {}, text “{}”",
+            notice.provider,
+            notice.recipient,
+            paint(DIM, &text)
+        ));
+        ensure!(
+            !text.contains("Randi") && !text.contains("Supert"),
+            "the e-mail notice carries content"
+        );
+        Ok(())
+    }
+
     // ----- 4 -----
     async fn messages(&mut self) -> Result<Outcome> {
         output::say(paint(BOLD, "Inbox"));
@@ -560,11 +584,27 @@ impl Demo {
             "Supert, takk! Helsing Randi",
             "Great, thanks! Randi",
         );
+        let about = pick.thread.child_id.clone();
+        if let Some(child) = &about {
+            self.kp
+                .update_notification_preferences(vec![NotificationPreference {
+                    child_id: child.clone(),
+                    category: NotificationCategory::Messages,
+                    delivery: Delivery::PushAndEmail,
+                }])?;
+            let r = self.kp.sync().await?;
+            ensure!(r.rejected == 0, "the preference was rejected");
+            output::ok("Messages about this child: by push and e-mail from now on");
+        }
+        let mails_before = self.server()?.sent_messages().len();
         self.staff().await?;
         let staff = self.staff.as_ref().context("staff")?;
         staff.answer(id.as_str(), reply).await?;
         output::kindergarten(format!("Randi answers: “{reply}”"));
         self.push_step("the answer").await?;
+        if about.is_some() {
+            self.email_notice_step(mails_before)?;
+        }
         let got = self
             .kp
             .messages(id.clone(), None, 5)?

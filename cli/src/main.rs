@@ -65,7 +65,9 @@ fn main() -> ExitCode {
     let r = rt.block_on(async {
         match cli.command {
             Command::Demo => return Ok(demo::run(g.lang).await),
-            Command::Serve { bind } => serve::serve(bind, g.data_dir.clone()).await,
+            Command::Serve { bind, providers } => {
+                serve::serve(bind, g.data_dir.clone(), providers).await
+            }
             Command::Login { contact, code } => commands::login(&g, &contact, code).await,
             Command::Children => commands::children(&g),
             Command::Log { child, limit } => commands::log(&g, &child, limit),

@@ -10,7 +10,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub async fn serve(bind: SocketAddr, data_dir: Option<PathBuf>) -> CliResult<()> {
+pub async fn serve(
+    bind: SocketAddr,
+    data_dir: Option<PathBuf>,
+    providers: Option<PathBuf>,
+) -> CliResult<()> {
+    let providers = match providers {
+        Some(file) => Some(
+            kidplan_server::ProvidersConfig::load(&file).map_err(|e| Fail::new(e.to_string()))?,
+        ),
+        None => None,
+    };
     let tmp;
     let dir = match data_dir {
         Some(d) => d,
@@ -23,6 +33,10 @@ pub async fn serve(bind: SocketAddr, data_dir: Option<PathBuf>) -> CliResult<()>
     };
     let mut cfg = ServerConfig::new(&dir);
     cfg.bind = bind;
+    let real = providers.is_some();
+    if let Some(p) = providers {
+        cfg.providers = p;
+    }
     let server = RunningServer::start(cfg).await.map_err(|e| {
         Fail::new(format!(
             "the server could not start on {bind} ({e}); is the port in use? try --bind 127.0.0.1:0"
@@ -40,6 +54,9 @@ pub async fn serve(bind: SocketAddr, data_dir: Option<PathBuf>) -> CliResult<()>
         server.base_url(),
         demo::GUARDIAN_EMAIL
     );
+    if real {
+        out!("  real providers as configured; channels without a section use the outbox");
+    }
     out!("  login codes are printed below (the server's email/SMS outbox); Ctrl-C stops");
     let mut seen = server.sent_messages().len();
     let mut tick = tokio::time::interval(Duration::from_millis(300));

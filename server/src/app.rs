@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::error;
 use crate::providers::{EmailSender, PushSender, SmsSender};
-use crate::{access, auth, erasure, feed, files, parent, push, staff, telemetry};
+use crate::{access, auth, erasure, feed, files, parent, push, reminders, staff, telemetry};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
@@ -35,6 +35,8 @@ pub struct AppState {
     pub token_ttl_s: i64,
     pub limits: RateLimits,
     pub providers: Providers,
+    /// Everything sent to a provider goes through it.
+    pub queue: crate::send_queue::SendQueue,
     #[cfg(feature = "faults")]
     pub faults: crate::faults::Faults,
 }
@@ -73,6 +75,7 @@ fn routes() -> Router<AppState> {
             p::ME_NOTIFICATION_PREFERENCES,
             put(parent::update_notification_preferences),
         )
+        .route(p::ME_REMINDER_SETTINGS, put(reminders::update_settings))
         .route(p::ME_EXPORT, get(parent::export))
         .route(
             p::PRIVACY_REQUESTS,
@@ -96,6 +99,7 @@ fn routes() -> Router<AppState> {
             post(staff::handle_privacy_request),
         )
         .route(p::STAFF_ERASURES, post(erasure::erase_person))
+        .route(p::STAFF_SEND_QUEUE, get(staff::send_queue))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(uploads)
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::db::{opt, sha256_hex};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ClientIp};
-use crate::providers::{self, ProviderRequest};
+use crate::send_queue::{self, Item};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
@@ -178,16 +178,14 @@ pub async fn request_code(
     let contact = Contact::parse(&req.contact)?;
     let now = st.clock.now_ms();
     let limits = st.limits;
-    let c = contact.clone();
-    let outgoing = st
-        .db
+    st.db
         .tx(move |tx| {
             rate_hit(tx, &format!("code-ip:{ip}"), limits.codes_per_ip, limits.window_s, now)?;
-            rate_hit(tx, &contact_bucket(c.as_str()), limits.codes_per_contact, limits.window_s, now)?;
-            let Some(person) = find_person(tx, &c)? else {
-                return Ok(None);
+            rate_hit(tx, &contact_bucket(contact.as_str()), limits.codes_per_contact, limits.window_s, now)?;
+            let Some(person) = find_person(tx, &contact)? else {
+                return Ok(());
             };
-            let contact_hash = sha256_hex(c.as_str());
+            let contact_hash = sha256_hex(contact.as_str());
             let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
             tx.execute("DELETE FROM login_codes WHERE contact_hash = ?1", [&contact_hash])?;
             tx.execute(
@@ -201,39 +199,31 @@ pub async fn request_code(
                     now + LOGIN_CODE_TTL_S * 1000
                 ],
             )?;
-            Ok(Some(code_message(&c, &code)))
+            let who = send_queue::For {
+                kindergarten_id: Some(&person.kindergarten_id),
+                person_id: Some(&person.id),
+            };
+            send_queue::enqueue(tx, &code_message(&contact, &code), who, now)
         })
         .await?;
-    if let Some(request) = outgoing {
-        send_code(&st, contact, request).await?;
-    }
+    st.queue.after_commit().await;
     Ok((StatusCode::ACCEPTED, Json(Ack { ok: true })))
 }
 
-fn code_message(contact: &Contact, code: &str) -> ProviderRequest {
+/// The login code as an e-mail or SMS: the code and nothing else.
+fn code_message(contact: &Contact, code: &str) -> Item {
     let text = format!("Kidplan: your login code is {code}. It expires in 10 minutes.");
     match contact {
-        Contact::Email(to) => providers::mailgun_request(to, "Your Kidplan login code", &text),
-        Contact::Phone(to) => providers::linkmobility_request(to, &text),
+        Contact::Email(to) => Item::Email {
+            to: to.clone(),
+            subject: "Your Kidplan login code".to_owned(),
+            text,
+        },
+        Contact::Phone(to) => Item::Sms {
+            to: to.clone(),
+            text,
+        },
     }
-}
-
-/// Hands the code to the email or SMS provider; a failure is logged by provider and category
-/// only (see [`providers::log_failure`]).
-async fn send_code(st: &AppState, contact: Contact, request: ProviderRequest) -> AppResult<()> {
-    let email = st.providers.email.clone();
-    let sms = st.providers.sms.clone();
-    let provider = request.provider;
-    tokio::task::spawn_blocking(move || match contact {
-        Contact::Email(_) => email.send(&request),
-        Contact::Phone(_) => sms.send(&request),
-    })
-    .await
-    .map_err(|e| AppError::internal(&e))?
-    .map_err(|e| {
-        providers::log_failure(provider, &e);
-        AppError::internal(&"login code not sent")
-    })
 }
 
 /// `POST /v1/auth/token` → [`Session`].
@@ -495,6 +485,21 @@ impl FromRequestParts<AppState> for StaffCaller {
         } else {
             Err(AppError::forbidden())
         }
+    }
+}
+
+/// Whether a member of staff may see operator views (the send queue): a manager of their
+/// kindergarten. The one place this is decided (a finer staff role model comes later).
+pub fn require_manager(conn: &Connection, staff: &StaffCaller) -> AppResult<()> {
+    let role: Option<String> = opt(conn.query_row(
+        "SELECT role FROM staff WHERE id = ?1 AND kindergarten_id = ?2",
+        params![staff.0.person_id, staff.0.kindergarten_id],
+        |r| r.get(0),
+    ))?;
+    if role.as_deref() == Some("manager") {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
     }
 }
 

@@ -9,7 +9,6 @@ use crate::db::{opt, sha256_hex};
 use crate::entities::GuardianView;
 use crate::error::{AppError, AppResult};
 use crate::extract::IdempotencyKey;
-use crate::providers::ProviderRequest;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{Connection, params};
@@ -24,8 +23,6 @@ pub struct Cmd<'a> {
     pub now: i64,
     /// The child the command is about, if any (erasure of the child drops the stored answer).
     pub child_id: Option<String>,
-    /// Pushes to send after commit.
-    pub pushes: Vec<ProviderRequest>,
 }
 
 /// A stable fingerprint of a command: its name, path parameters and body.
@@ -37,7 +34,6 @@ pub fn fingerprint<T: Serialize>(name: &str, params: &[&str], body: &T) -> Strin
 struct Stored {
     status: u16,
     body: String,
-    pushes: Vec<ProviderRequest>,
 }
 
 /// Runs `f` once per (guardian, key) and answers with its result (or the stored one).
@@ -67,7 +63,7 @@ where
                 if fp != fingerprint {
                     return Err(AppError::conflict("Idempotency-Key already used for another request"));
                 }
-                return Ok(Stored { status, body, pushes: Vec::new() });
+                return Ok(Stored { status, body });
             }
             let sp = tx.savepoint()?;
             let mut cmd = Cmd {
@@ -76,18 +72,17 @@ where
                 kindergarten_id: caller.kindergarten_id.clone(),
                 now,
                 child_id: None,
-                pushes: Vec::new(),
             };
             let result = f(&mut cmd).and_then(|v| Ok(serde_json::to_string(&v)?));
-            let (child_id, pushes) = (cmd.child_id, cmd.pushes);
-            let (status, body, pushes) = match result {
+            let child_id = cmd.child_id;
+            let (status, body) = match result {
                 Ok(body) => {
                     sp.commit()?;
-                    (200, body, pushes)
+                    (200, body)
                 }
                 Err(e) if e.status.is_client_error() => {
                     drop(sp);
-                    (e.status.as_u16(), e.body_json(), Vec::new())
+                    (e.status.as_u16(), e.body_json())
                 }
                 Err(e) => return Err(e),
             };
@@ -97,12 +92,12 @@ where
                 params![caller.person_id, key.0, fingerprint, child_id, status, body, now],
             )?;
             tx.commit()?;
-            Ok(Stored { status, body, pushes })
+            Ok(Stored { status, body })
         })
         .await;
     match out {
         Ok(s) => {
-            crate::push::dispatch(st, s.pushes).await;
+            st.queue.after_commit().await;
             let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
             (status, [(header::CONTENT_TYPE, "application/json")], s.body).into_response()
         }

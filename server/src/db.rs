@@ -12,6 +12,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     // Version 2: the last day of a kindergarten's contract ('YYYY-MM-DD'), see `contract`.
     "ALTER TABLE kindergartens ADD COLUMN contract_ends_on TEXT;",
+    // Version 3: the durable send queue, reminders, holiday registration deadlines, the
+    // guardian's language for e-mail/SMS notices (see `send_queue`, `reminders`, `notices`).
+    include_str!("migrations/003_channels.sql"),
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

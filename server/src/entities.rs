@@ -407,7 +407,7 @@ pub fn consent(conn: &Connection, id: &str) -> AppResult<Option<Consent>> {
 pub fn calendar_event(conn: &Connection, id: &str) -> AppResult<Option<CalendarEvent>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, department_id, title, description, starts_at, ends_at
+        "SELECT id, kindergarten_id, department_id, title, description, starts_at, ends_at, registration_deadline
          FROM calendar_events WHERE id = ?1",
         id,
         |r| {
@@ -419,6 +419,7 @@ pub fn calendar_event(conn: &Connection, id: &str) -> AppResult<Option<CalendarE
                 description: r.get(4)?,
                 starts_at: ts(r.get(5)?),
                 ends_at: ts(r.get(6)?),
+                registration_deadline: r.get::<_, Option<String>>(7)?.map(day).transpose()?,
             })
         },
     )
@@ -534,16 +535,32 @@ pub const CATEGORIES: [NotificationCategory; 6] = [
     NotificationCategory::Urgent,
 ];
 
-/// Whether a guardian gets pushes of `category` about `child_id` (default on; urgent always).
+/// The delivery of a category the guardian has not chosen: push; urgent alerts by push and SMS.
+pub fn default_delivery(category: NotificationCategory) -> Delivery {
+    if category == NotificationCategory::Urgent {
+        Delivery::PushAndSms
+    } else {
+        Delivery::On
+    }
+}
+
+/// An urgent alert is always pushed: the guardian chooses only whether e-mail or SMS comes too.
+pub fn with_push(d: Delivery) -> Delivery {
+    match d {
+        Delivery::Off | Delivery::Unknown => Delivery::On,
+        Delivery::Email => Delivery::PushAndEmail,
+        Delivery::Sms => Delivery::PushAndSms,
+        other => other,
+    }
+}
+
+/// How a guardian is told about `category` for `child_id` (see [`default_delivery`]).
 pub fn delivery(
     conn: &Connection,
     guardian_id: &str,
     child_id: &str,
     category: NotificationCategory,
 ) -> AppResult<Delivery> {
-    if category == NotificationCategory::Urgent {
-        return Ok(Delivery::On);
-    }
     let mut stmt = conn.prepare_cached(
         "SELECT delivery FROM notification_prefs WHERE guardian_id = ?1 AND child_id = ?2 AND category = ?3",
     )?;
@@ -552,9 +569,14 @@ pub fn delivery(
             r.get::<_, String>(0)
         }),
     )?;
-    Ok(match stored.as_deref() {
-        Some("off") => Delivery::Off,
-        _ => Delivery::On,
+    let d = match stored {
+        Some(s) => enum_from::<Delivery>(s).unwrap_or(Delivery::On),
+        None => default_delivery(category),
+    };
+    Ok(if category == NotificationCategory::Urgent {
+        with_push(d)
+    } else {
+        d
     })
 }
 

@@ -132,8 +132,10 @@ impl<'a> Eraser<'a> {
     fn forget_login(&mut self, person: &str, contacts: &[String]) -> AppResult<()> {
         self.drop_sessions("person_id = ?1", person)?;
         self.delete("DELETE FROM login_codes WHERE person_id = ?1", person)?;
+        self.delete("DELETE FROM send_queue WHERE person_id = ?1", person)?;
         for c in contacts {
             self.delete("DELETE FROM mail_outbox WHERE recipient = ?1", c)?;
+            self.delete("DELETE FROM send_queue WHERE recipient = ?1", c)?;
             self.delete(
                 "DELETE FROM login_codes WHERE contact_hash = ?1",
                 &sha256_hex(c),
@@ -246,6 +248,20 @@ impl<'a> Eraser<'a> {
         }
         self.delete("DELETE FROM notification_prefs WHERE guardian_id = ?1", id)?;
         feed::remove(self.conn, EntityKind::NotificationPreferences, id)?;
+        if self
+            .conn
+            .execute("DELETE FROM reminder_settings WHERE guardian_id = ?1", [id])?
+            > 0
+        {
+            self.rows_deleted += 1;
+            feed::remove_kind(
+                self.conn,
+                kidplan_api::reminders::REMINDER_SETTINGS_KIND,
+                id,
+            )?;
+        }
+        self.delete("DELETE FROM reminders_sent WHERE guardian_id = ?1", id)?;
+        self.delete("DELETE FROM send_queue WHERE registration_id IN (SELECT id FROM push_registrations WHERE guardian_id = ?1)", id)?;
         self.purge(
             EntityKind::PrivacyRequest,
             "privacy_requests",
@@ -343,6 +359,11 @@ impl<'a> Eraser<'a> {
     /// Broadcasts and threads, events, photos and documents of the whole kindergarten.
     fn kindergarten_content(&mut self, id: &str) -> AppResult<()> {
         self.purge_threads("kindergarten_id = ?1", id)?;
+        self.delete(
+            "DELETE FROM reminders_sent WHERE event_id IN (SELECT id FROM calendar_events WHERE kindergarten_id = ?1)",
+            id,
+        )?;
+        self.delete("DELETE FROM send_queue WHERE kindergarten_id = ?1", id)?;
         self.purge(
             EntityKind::CalendarEvent,
             "calendar_events",

@@ -14,10 +14,12 @@ use crate::error::{AppError, AppResult};
 use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
+use kidplan_api::reminders::REMINDER_SETTINGS_KIND;
 use kidplan_api::sync::{
-    Change, ChangeOp, DEFAULT_SYNC_LIMIT, EntityKind, MAX_SYNC_LIMIT, SyncPage, SyncQuery,
+    Change, ChangeOp, DEFAULT_SYNC_LIMIT, EntityKind, MAX_SYNC_LIMIT, SyncQuery,
 };
 use rusqlite::{Connection, params};
+use serde::Serialize;
 
 /// Who may see a change: exactly one of the rules in [`VISIBLE`] applies per kind.
 #[derive(Default, Debug)]
@@ -99,13 +101,7 @@ fn next_seq(conn: &Connection) -> AppResult<i64> {
     )?)
 }
 
-fn stamp(
-    conn: &Connection,
-    kind: EntityKind,
-    id: &str,
-    op: ChangeOp,
-    scope: &Scope,
-) -> AppResult<i64> {
+fn stamp(conn: &Connection, kind: &str, id: &str, op: ChangeOp, scope: &Scope) -> AppResult<i64> {
     let seq = next_seq(conn)?;
     let op = if op == ChangeOp::Delete {
         "delete"
@@ -120,7 +116,7 @@ fn stamp(
            child_id = excluded.child_id, guardian_id = excluded.guardian_id",
     )?
     .execute(params![
-        kind.as_str(),
+        kind,
         id,
         seq,
         op,
@@ -136,7 +132,7 @@ fn stamp(
 /// transaction).
 pub fn touch(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
     match scope_of(conn, kind, id)? {
-        Some(scope) => stamp(conn, kind, id, ChangeOp::Upsert, &scope).map(|_| ()),
+        Some(scope) => stamp(conn, kind.as_str(), id, ChangeOp::Upsert, &scope).map(|_| ()),
         None => Err(AppError::internal(&format!(
             "touch of a missing {}",
             kind.as_str()
@@ -146,7 +142,23 @@ pub fn touch(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
 
 /// Records that an entity was deleted: a tombstone without data.
 pub fn remove(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
+    remove_kind(conn, kind.as_str(), id)
+}
+
+/// Records that an entity of a kind named by its wire name was deleted (kinds that are not
+/// variants of [`EntityKind`], such as [`REMINDER_SETTINGS_KIND`]).
+pub fn remove_kind(conn: &Connection, kind: &str, id: &str) -> AppResult<()> {
     stamp(conn, kind, id, ChangeOp::Delete, &Scope::default()).map(|_| ())
+}
+
+/// Records that a guardian's own entity of a kind named by its wire name changed (seen by that
+/// guardian only; the entity id is the guardian id).
+pub fn touch_own(conn: &Connection, kind: &str, guardian_id: &str) -> AppResult<()> {
+    let scope = Scope {
+        guardian_id: Some(guardian_id.to_owned()),
+        ..Scope::default()
+    };
+    stamp(conn, kind, guardian_id, ChangeOp::Upsert, &scope).map(|_| ())
 }
 
 /// Tombstones for every id a query (one string parameter) returns.
@@ -179,13 +191,33 @@ fn entity_kind(s: &str) -> EntityKind {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(EntityKind::Unknown)
 }
 
+/// One change as sent: like [`Change`], but its kind is the wire name, so kinds that clients
+/// may not know yet ([`REMINDER_SETTINGS_KIND`]) travel too (old clients skip them).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedChange {
+    pub seq: i64,
+    pub entity: String,
+    pub id: String,
+    pub op: ChangeOp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+/// A page as sent (the shape of [`kidplan_api::sync::SyncPage`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedPage {
+    pub changes: Vec<FeedChange>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
 /// One page of the feed for a guardian: changes with `seq > cursor`, at most `limit`.
 pub fn page(
     conn: &Connection,
     view: &GuardianView,
     cursor: i64,
     limit: u32,
-) -> AppResult<SyncPage> {
+) -> AppResult<FeedPage> {
     let sql = format!(
         "SELECT seq, entity, entity_id, op FROM changes WHERE seq > ?6 AND {VISIBLE} ORDER BY seq LIMIT ?7"
     );
@@ -212,26 +244,32 @@ pub fn page(
     )?;
     let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
     let has_more = rows.len() > limit as usize;
-    let mut out = SyncPage {
+    let mut out = FeedPage {
         changes: Vec::new(),
         cursor,
         has_more,
     };
     for (seq, entity, id, op) in rows.into_iter().take(limit as usize) {
         out.cursor = seq;
-        let kind = entity_kind(&entity);
         if op == "delete" {
-            out.changes.push(Change {
+            out.changes.push(FeedChange {
                 seq,
-                entity: kind,
+                entity,
                 id,
                 op: ChangeOp::Delete,
                 data: None,
             });
-        } else if let Some(data) = entities::render(conn, kind, &id, Some(view))? {
-            out.changes.push(Change {
+            continue;
+        }
+        let data = if entity == REMINDER_SETTINGS_KIND {
+            crate::reminders::render(conn, &id, view)?
+        } else {
+            entities::render(conn, entity_kind(&entity), &id, Some(view))?
+        };
+        if let Some(data) = data {
+            out.changes.push(FeedChange {
                 seq,
-                entity: kind,
+                entity,
                 id,
                 op: ChangeOp::Upsert,
                 data: Some(data),
@@ -241,15 +279,31 @@ pub fn page(
     Ok(out)
 }
 
-/// Every entity the guardian currently sees (the feed from cursor 0 without tombstones).
-pub fn snapshot(conn: &Connection, view: &GuardianView) -> AppResult<Vec<Change>> {
+/// Every entity the guardian currently sees (the feed from cursor 0 without tombstones), as
+/// known kinds; kinds beyond [`EntityKind`] come back in the second list.
+pub fn snapshot(
+    conn: &Connection,
+    view: &GuardianView,
+) -> AppResult<(Vec<Change>, Vec<FeedChange>)> {
     let mut all = Vec::new();
+    let mut other = Vec::new();
     let mut cursor = 0;
     loop {
         let p = page(conn, view, cursor, MAX_SYNC_LIMIT)?;
-        all.extend(p.changes.into_iter().filter(|c| c.op == ChangeOp::Upsert));
+        for c in p.changes.into_iter().filter(|c| c.op == ChangeOp::Upsert) {
+            match entity_kind(&c.entity) {
+                EntityKind::Unknown => other.push(c),
+                kind => all.push(Change {
+                    seq: c.seq,
+                    entity: kind,
+                    id: c.id,
+                    op: c.op,
+                    data: c.data,
+                }),
+            }
+        }
         if !p.has_more {
-            return Ok(all);
+            return Ok((all, other));
         }
         cursor = p.cursor;
     }
@@ -260,7 +314,7 @@ pub async fn sync(
     State(st): State<AppState>,
     caller: GuardianCaller,
     ApiQuery(q): ApiQuery<SyncQuery>,
-) -> AppResult<Json<SyncPage>> {
+) -> AppResult<Json<FeedPage>> {
     let limit = match q.limit {
         None => DEFAULT_SYNC_LIMIT,
         Some(0) => return Err(AppError::invalid("limit", "limit must be at least 1")),

@@ -162,7 +162,7 @@ pub async fn upload_photo(
             c.conn.execute("INSERT INTO photo_children (photo_id, child_id) VALUES (?1, ?2)", params![id, child])?;
         }
         feed::touch(c.conn, EntityKind::Photo, &id)?;
-        c.pushes = push::notify(c.conn, NotificationCategory::Photos, EntityKind::Photo, &id, Audience::Children(&children))?;
+        push::notify(c.conn, NotificationCategory::Photos, EntityKind::Photo, &id, Audience::Children(&children), c.now)?;
         entities::photo(c.conn, &id, None)?.ok_or_else(AppError::not_found)
     })
     .await

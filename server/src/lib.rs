@@ -26,10 +26,13 @@ mod feed;
 mod files;
 pub mod maintenance;
 mod net;
+pub mod notices;
 mod parent;
 pub mod providers;
 mod push;
+pub mod reminders;
 pub mod seed;
+pub mod send_queue;
 mod server;
 mod staff;
 mod telemetry;
@@ -38,10 +41,13 @@ pub use auth::RateLimits;
 pub use clock::Clock;
 #[cfg(feature = "faults")]
 pub use faults::{Fault, FaultKind, Faults};
+pub use providers::config::{ConfigError, ProvidersConfig};
 pub use providers::{
-    EmailSender, OutboxMessage, ProviderRequest, PushSender, RecordedPush, SmsSender,
+    Email, EmailSender, OutboxMessage, ProviderRequest, Push, PushSender, RecordedPush, SendError,
+    Sms, SmsSender,
 };
 pub use seed::demo;
+pub use send_queue::QueueReport;
 pub use server::{DB_FILE, FILES_DIR, RunningServer, ServerConfig, open_db};
 
 /// Creates a session for a person directly in a database file and prints nothing: used by the

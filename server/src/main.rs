@@ -33,6 +33,10 @@ enum Command {
         /// Seed the demo kindergarten into an empty database.
         #[arg(long)]
         seed_demo: bool,
+        /// Real providers (Mailgun, LinkMobility, FCM, APNs) and retry policy, a TOML file
+        /// (see server/README.md). Without it, everything goes to the local outbox tables.
+        #[arg(long, value_name = "FILE")]
+        providers: Option<PathBuf>,
     },
     /// Seed data into a database.
     Seed {
@@ -104,10 +108,20 @@ async fn main() -> anyhow::Result<()> {
             files,
             bind,
             seed_demo,
+            providers,
         } => {
             let mut cfg = config(data_dir, db, files);
             cfg.bind = bind;
             cfg.seed_demo = seed_demo;
+            if let Some(file) = providers {
+                match kidplan_server::ProvidersConfig::load(&file) {
+                    Ok(p) => cfg.providers = p,
+                    Err(e) => {
+                        eprintln!("kidplan-server: {e}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             let server = RunningServer::start(cfg).await?;
             println!("kidplan-server listening on {}", server.base_url());
             tokio::signal::ctrl_c().await?;

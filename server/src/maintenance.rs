@@ -13,6 +13,8 @@ const DAY_MS: i64 = 86_400_000;
 pub const IDEMPOTENCY_DAYS: i64 = 30;
 /// Days the provider outboxes keep a row.
 pub const OUTBOX_DAYS: i64 = 7;
+/// Days a sent reminder is remembered (longer than any reminder can be early).
+pub const REMINDERS_SENT_DAYS: i64 = 60;
 
 /// What one run deleted, per job.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -78,6 +80,11 @@ fn retention(tx: &Connection, now: i64) -> rusqlite::Result<MaintenanceReport> {
     report.other += tx.execute(
         "DELETE FROM push_outbox WHERE created_at < ?1",
         [before(OUTBOX_DAYS)],
+    )?;
+    report.other += crate::send_queue::expire_dead(tx, now)?;
+    report.other += tx.execute(
+        "DELETE FROM reminders_sent WHERE sent_at < ?1",
+        [before(REMINDERS_SENT_DAYS)],
     )?;
     Ok(report)
 }

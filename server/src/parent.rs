@@ -437,11 +437,17 @@ pub async fn update_notification_preferences(
                 return Err(AppError::invalid("preferences", "unknown category or delivery"));
             }
         }
-        for p in req.preferences.iter().filter(|p| p.category != NotificationCategory::Urgent) {
+        for p in &req.preferences {
+            // Urgent alerts are always pushed; the guardian chooses whether SMS or e-mail too.
+            let delivery = if p.category == NotificationCategory::Urgent {
+                entities::with_push(p.delivery)
+            } else {
+                p.delivery
+            };
             c.conn.execute(
                 "INSERT INTO notification_prefs (guardian_id, child_id, category, delivery) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (guardian_id, child_id, category) DO UPDATE SET delivery = excluded.delivery",
-                params![c.view.id, p.child_id.0, enum_str(&p.category), enum_str(&p.delivery)],
+                params![c.view.id, p.child_id.0, enum_str(&p.category), enum_str(&delivery)],
             )?;
         }
         feed::touch(c.conn, EntityKind::NotificationPreferences, &c.view.id)?;
@@ -516,7 +522,15 @@ pub async fn export(State(st): State<AppState>, g: GuardianCaller) -> AppResult<
             let view = GuardianView::load(conn, &gid)?;
             let guardian = found(entities::guardian(conn, &gid, Some(&view))?)?;
             let mut e = DataExport::empty(guardian, kidplan_api::Timestamp(now));
-            for change in feed::snapshot(conn, &view)? {
+            let (changes, other) = feed::snapshot(conn, &view)?;
+            for c in other {
+                if c.entity == kidplan_api::reminders::REMINDER_SETTINGS_KIND
+                    && let Some(data) = c.data
+                {
+                    e.reminder_settings = Some(serde_json::from_value(data)?);
+                }
+            }
+            for change in changes {
                 let Some(data) = change.data.as_ref() else {
                     continue;
                 };

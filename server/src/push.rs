@@ -13,12 +13,12 @@ use crate::db::sha256_hex;
 use crate::entities::{self, enum_str};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::providers::{ProviderRequest, push_request};
+use crate::notices::{self, Notice};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use kidplan_api::commands::Ack;
-use kidplan_api::model::{Delivery, NotificationCategory};
+use kidplan_api::model::NotificationCategory;
 use kidplan_api::push::*;
 use kidplan_api::sync::EntityKind;
 use rusqlite::{Connection, params};
@@ -38,7 +38,7 @@ pub enum Audience<'a> {
 }
 
 /// Guardians of the audience, each with the children that make them part of it.
-fn recipients(
+pub fn recipients(
     conn: &Connection,
     audience: &Audience<'_>,
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
@@ -91,57 +91,33 @@ fn pairs(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The pushes to send for a change of `kind`/`id` in `category` (call inside the write's
-/// transaction; send them after it commits with [`dispatch`]).
+/// Tells the audience of a change of `kind`/`id` in `category`, each guardian by the channels
+/// they chose ([`notices::channels`]): the pushes and notices are queued in the write's
+/// transaction and sent after it commits ([`crate::send_queue::SendQueue::after_commit`]).
 pub fn notify(
     conn: &Connection,
     category: NotificationCategory,
     kind: EntityKind,
     id: &str,
     audience: Audience<'_>,
-) -> AppResult<Vec<ProviderRequest>> {
+    now: i64,
+) -> AppResult<()> {
     let hint = format!("{}/{id}", kind.as_str());
-    let mut out = Vec::new();
+    let urgent = category == NotificationCategory::Urgent;
     for (guardian, children) in recipients(conn, &audience)? {
-        let mut wanted = children.is_empty() || category == NotificationCategory::Urgent;
-        for c in &children {
-            wanted = wanted || entities::delivery(conn, &guardian, c, category)? == Delivery::On;
-        }
-        if !wanted {
-            continue;
-        }
-        let mut stmt = conn.prepare_cached(
-            "SELECT provider, token FROM push_registrations WHERE guardian_id = ?1 ORDER BY id",
+        let channels = notices::channels(conn, &guardian, &children, category)?;
+        notices::tell(
+            conn,
+            &guardian,
+            channels,
+            Notice::Category(category),
+            PushKind::Sync,
+            &hint,
+            urgent,
+            now,
         )?;
-        let regs = stmt.query_map([&guardian], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for reg in regs {
-            let (provider, token) = reg?;
-            let provider: PushProvider = entities::enum_from(provider)?;
-            out.push(push_request(provider, &token, &hint));
-        }
     }
-    Ok(out)
-}
-
-/// Hands pushes to the push sender (after the transaction committed). Failures are logged.
-pub async fn dispatch(st: &AppState, pushes: Vec<ProviderRequest>) {
-    if pushes.is_empty() {
-        return;
-    }
-    let sender = st.providers.push.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        for p in &pushes {
-            if let Err(e) = sender.send(p) {
-                crate::providers::log_failure(p.provider, &e);
-            }
-        }
-    })
-    .await;
-    if done.is_err() {
-        tracing::warn!("push dispatch failed");
-    }
+    Ok(())
 }
 
 fn valid_registration_id(id: &str) -> bool {

@@ -30,6 +30,9 @@ use std::path::Path;
 pub mod demo {
     pub const KINDERGARTEN_ID: &str = "6513270e-269e-4d37-b2a7-4de452e6b438";
     pub const KINDERGARTEN_NAME: &str = "Solsikken barnehage";
+    /// The summer holiday registration period of Solsikken (a calendar event with a
+    /// registration deadline five days after seeding).
+    pub const HOLIDAY_PERIOD_ID: &str = "5f1c2a8e-7d3b-4e61-9a0c-2b8e4f6d1a37";
     pub const SECOND_KINDERGARTEN_ID: &str = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450";
     pub const SECOND_KINDERGARTEN_NAME: &str = "Furulunden barnehage";
     pub const DEPARTMENT_IDS: [&str; 2] = [
@@ -241,7 +244,26 @@ impl Seeder<'_> {
         self.messages(&children)?;
         self.calendar()?;
         self.media()?;
-        Ok(())
+        self.holiday_period()
+    }
+
+    /// The summer holiday as a registration period: guardians register their children's
+    /// holidays by a deadline five days from now (some children already have one).
+    fn holiday_period(&mut self) -> R {
+        let start = (self.now + Duration::days(40)).date_naive();
+        let (first, last) = (start, start + Duration::days(21));
+        let at = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp_millis())
+                .unwrap_or(0)
+        };
+        let deadline = (self.now + Duration::days(5)).date_naive();
+        self.exec(
+            "INSERT INTO calendar_events (id, kindergarten_id, department_id, title, description, starts_at, ends_at, registration_deadline)
+             VALUES (?1, ?2, NULL, 'Sommerferie', 'Registrer barnas ferie innen fristen.', ?3, ?4, ?5)",
+            params![demo::HOLIDAY_PERIOD_ID, demo::KINDERGARTEN_ID, at(first), at(last), day_str(deadline)],
+        )?;
+        self.touch(EntityKind::CalendarEvent, demo::HOLIDAY_PERIOD_ID)
     }
 
     fn kindergarten(&mut self, id: &str, name: &str, departments: &[(&str, &str)]) -> R {

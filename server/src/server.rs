@@ -7,9 +7,11 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::extract::ConnMeta;
 use crate::maintenance::MaintenanceReport;
+use crate::providers::config::ProvidersConfig;
 use crate::providers::{
     self, EmailSender, OutboxMessage, OutboxSender, PushSender, RecordedPush, SmsSender,
 };
+use crate::send_queue::{QueueReport, SendQueue};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +49,14 @@ pub struct ServerConfig {
     pub sms: Option<Arc<dyn SmsSender>>,
     /// Push provider (default: the push outbox table).
     pub push: Option<Arc<dyn PushSender>>,
+    /// Real providers and the queue's retry policy (`serve --providers FILE`); a channel it
+    /// does not configure goes to the outbox (unless `email`/`sms`/`push` above is set).
+    pub providers: ProvidersConfig,
+    /// How often the send queue's worker looks for due rows on its own (it is also woken
+    /// after each change); `None`: only through `deliver_queue` and local outbox delivery.
+    pub queue_every: Option<Duration>,
+    /// How often the reminder scheduler runs (`None`: only through `run_reminders`).
+    pub reminders_every: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -65,6 +75,9 @@ impl ServerConfig {
             email: None,
             sms: None,
             push: None,
+            providers: ProvidersConfig::default(),
+            queue_every: Some(Duration::from_secs(1)),
+            reminders_every: Some(Duration::from_secs(60)),
         }
     }
 
@@ -92,6 +105,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     maintenance: Option<JoinHandle<()>>,
+    queue: SendQueue,
+    background: Vec<JoinHandle<()>>,
     #[cfg(feature = "faults")]
     faults: crate::faults::Faults,
 }
@@ -113,21 +128,31 @@ impl RunningServer {
     /// Opens the database, seeds it if asked, binds and starts serving.
     pub async fn start(cfg: ServerConfig) -> anyhow::Result<RunningServer> {
         let db = open_db(&cfg).await?;
-        let outbox = Arc::new(OutboxSender {
+        let outbox = OutboxSender {
             db: db.clone(),
             clock: cfg.clock.clone(),
-        });
+        };
+        let senders = cfg.providers.build(outbox, &cfg.clock)?;
+        let providers = Providers {
+            email: cfg.email.clone().unwrap_or(senders.email),
+            sms: cfg.sms.clone().unwrap_or(senders.sms),
+            push: cfg.push.clone().unwrap_or(senders.push),
+        };
+        let queue = SendQueue::new(
+            db.clone(),
+            cfg.clock.clone(),
+            providers.clone(),
+            cfg.providers.queue,
+        );
+        queue.release_claims()?;
         let state = AppState {
             db: db.clone(),
             clock: cfg.clock.clone(),
             files_dir: cfg.files_path(),
             token_ttl_s: cfg.access_token_ttl_s,
             limits: cfg.rate_limits,
-            providers: Providers {
-                email: cfg.email.clone().unwrap_or_else(|| outbox.clone()),
-                sms: cfg.sms.clone().unwrap_or_else(|| outbox.clone()),
-                push: cfg.push.clone().unwrap_or(outbox),
-            },
+            providers,
+            queue: queue.clone(),
             #[cfg(feature = "faults")]
             faults: crate::faults::Faults::default(),
         };
@@ -147,6 +172,18 @@ impl RunningServer {
         let maintenance = cfg
             .maintenance_every
             .map(|every| spawn_maintenance(db.clone(), cfg.clock.clone(), cfg.files_path(), every));
+        let mut background = Vec::new();
+        if let Some(every) = cfg.queue_every {
+            background.push(queue.clone().spawn_worker(every));
+        }
+        if let Some(every) = cfg.reminders_every {
+            background.push(spawn_reminders(
+                db.clone(),
+                cfg.clock.clone(),
+                queue.clone(),
+                every,
+            ));
+        }
         tracing::info!(%addr, "kidplan-server listening");
         Ok(RunningServer {
             addr,
@@ -156,6 +193,8 @@ impl RunningServer {
             shutdown: Some(tx),
             task,
             maintenance,
+            queue,
+            background,
             #[cfg(feature = "faults")]
             faults: state.faults,
         })
@@ -208,6 +247,20 @@ impl RunningServer {
         providers::sent_pushes(&self.db)
     }
 
+    /// Tries every due row of the send queue now (with the server's clock) and waits for the
+    /// tries.
+    pub async fn deliver_queue(&self) -> QueueReport {
+        self.queue.run_due().await
+    }
+
+    /// Runs the reminder scheduler now (with the server's clock), then hands what it queued to
+    /// the send queue; returns how many guardians were reminded.
+    pub async fn run_reminders(&self) -> anyhow::Result<usize> {
+        let n = run_reminders_once(&self.db, &self.clock).await?;
+        self.queue.after_commit().await;
+        Ok(n)
+    }
+
     /// Runs the periodic jobs now (retention of IP log, push registrations, expired codes and
     /// tokens; deletion of kindergartens whose contract ended more than a month ago).
     pub fn run_maintenance(&self) -> anyhow::Result<MaintenanceReport> {
@@ -235,6 +288,9 @@ impl RunningServer {
     pub async fn stop(mut self) {
         if let Some(m) = self.maintenance.take() {
             m.abort();
+        }
+        for t in self.background.drain(..) {
+            t.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -270,6 +326,31 @@ fn spawn_maintenance(db: Db, clock: Clock, files_dir: PathBuf, every: Duration) 
                     "maintenance done"
                 ),
                 _ => tracing::warn!("maintenance failed"),
+            }
+        }
+    })
+}
+
+async fn run_reminders_once(db: &Db, clock: &Clock) -> anyhow::Result<usize> {
+    let now = clock.now();
+    db.tx(move |tx| crate::reminders::run(tx, now))
+        .await
+        .map_err(|e| anyhow::anyhow!("reminders failed: {}", e.body.message))
+}
+
+fn spawn_reminders(db: Db, clock: Clock, queue: SendQueue, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match run_reminders_once(&db, &clock).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(reminded = n, "reminders queued");
+                    queue.after_commit().await;
+                }
+                Ok(_) => {}
+                Err(_) => tracing::warn!("reminders failed"),
             }
         }
     })

@@ -12,7 +12,6 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::feed;
 use crate::parent::insert_message;
-use crate::providers::ProviderRequest;
 use crate::push::{self, Audience};
 use axum::Json;
 use axum::extract::State;
@@ -29,17 +28,16 @@ pub struct StaffCtx<'a> {
     pub staff_id: String,
     pub kindergarten_id: String,
     pub now: i64,
-    pub pushes: Vec<ProviderRequest>,
 }
 
-/// Runs a staff write in one transaction, then sends its pushes.
+/// Runs a staff write in one transaction, then hands what it queued to the send queue.
 pub async fn write<T, F>(st: &AppState, s: StaffCaller, f: F) -> AppResult<Json<T>>
 where
     T: Send + 'static,
     F: FnOnce(&mut StaffCtx<'_>) -> AppResult<T> + Send + 'static,
 {
     let now = st.clock.now_ms();
-    let (out, pushes) = st
+    let out = st
         .db
         .tx(move |tx| {
             let mut ctx = StaffCtx {
@@ -47,13 +45,11 @@ where
                 staff_id: s.0.person_id,
                 kindergarten_id: s.0.kindergarten_id,
                 now,
-                pushes: Vec::new(),
             };
-            let out = f(&mut ctx)?;
-            Ok((out, ctx.pushes))
+            f(&mut ctx)
         })
         .await?;
-    push::dispatch(st, pushes).await;
+    st.queue.after_commit().await;
     Ok(Json(out))
 }
 
@@ -96,7 +92,7 @@ pub async fn log_entry(
             params![id, req.child_id.0, c.staff_id, enum_str(&req.kind), req.text, c.now],
         )?;
         feed::touch(c.conn, EntityKind::LogEntry, &id)?;
-        c.pushes = push::notify(c.conn, NotificationCategory::ChildLog, EntityKind::LogEntry, &id, Audience::Children(&[req.child_id.0]))?;
+        push::notify(c.conn, NotificationCategory::ChildLog, EntityKind::LogEntry, &id, Audience::Children(&[req.child_id.0]), c.now)?;
         found(entities::log_entry(c.conn, &id)?)
     })
     .await
@@ -137,12 +133,13 @@ fn staff_thread(
     } else {
         NotificationCategory::Messages
     };
-    c.pushes = push::notify(
+    push::notify(
         c.conn,
         category,
         EntityKind::Message,
         &message_id,
         Audience::Thread(&id),
+        c.now,
     )?;
     found(entities::thread(c.conn, &id)?)
 }
@@ -213,12 +210,13 @@ pub async fn message(
             &req.body,
             c.now,
         )?;
-        c.pushes = push::notify(
+        push::notify(
             c.conn,
             NotificationCategory::Messages,
             EntityKind::Message,
             &id,
             Audience::Thread(&thread_id),
+            c.now,
         )?;
         found(entities::message(c.conn, &id, None)?)
     })
@@ -240,18 +238,24 @@ pub async fn create_event(
         if req.ends_at < req.starts_at {
             return Err(AppError::invalid("ends_at", "ends before it starts"));
         }
+        if let Some(deadline) = req.registration_deadline
+            && deadline > crate::reminders::oslo_day(req.starts_at.0)
+        {
+            return Err(AppError::invalid("registration_deadline", "after the period starts"));
+        }
         let id = new_id();
         c.conn.execute(
-            "INSERT INTO calendar_events (id, kindergarten_id, department_id, title, description, starts_at, ends_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![id, c.kindergarten_id, req.department_id.as_ref().map(|d| d.0.clone()), req.title, description, req.starts_at.0, req.ends_at.0],
+            "INSERT INTO calendar_events (id, kindergarten_id, department_id, title, description, starts_at, ends_at, registration_deadline)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![id, c.kindergarten_id, req.department_id.as_ref().map(|d| d.0.clone()), req.title, description, req.starts_at.0, req.ends_at.0,
+                req.registration_deadline.map(|d| d.to_string())],
         )?;
         feed::touch(c.conn, EntityKind::CalendarEvent, &id)?;
         let audience = Audience::Kindergarten {
             kindergarten_id: &c.kindergarten_id,
             department_id: req.department_id.as_ref().map(|d| d.as_str()),
         };
-        c.pushes = push::notify(c.conn, NotificationCategory::Calendar, EntityKind::CalendarEvent, &id, audience)?;
+        push::notify(c.conn, NotificationCategory::Calendar, EntityKind::CalendarEvent, &id, audience, c.now)?;
         found(entities::calendar_event(c.conn, &id)?)
     })
     .await
@@ -320,12 +324,13 @@ pub async fn acknowledge_absence(
             params![id, c.staff_id],
         )?;
         feed::touch(c.conn, EntityKind::Absence, &id)?;
-        c.pushes = push::notify(
+        push::notify(
             c.conn,
             NotificationCategory::AbsenceAcknowledged,
             EntityKind::Absence,
             &id,
             Audience::Children(&[a.child_id.0]),
+            c.now,
         )?;
         found(entities::absence(c.conn, &id)?)
     })
@@ -382,4 +387,35 @@ pub async fn handle_privacy_request(
         found(entities::privacy_request(c.conn, &id)?)
     })
     .await
+}
+
+/// `GET /v1/staff/send-queue` (manager): the kindergarten's queued and dead sends, without
+/// recipients or texts.
+pub async fn send_queue(
+    State(st): State<AppState>,
+    s: StaffCaller,
+) -> AppResult<Json<Vec<kidplan_api::staff::QueuedSend>>> {
+    let list = st
+        .db
+        .call(move |conn| {
+            crate::auth::require_manager(conn, &s)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, channel, state, attempts, next_at, last_error, created_at FROM send_queue
+                 WHERE kindergarten_id = ?1 ORDER BY id DESC LIMIT 500",
+            )?;
+            let rows = stmt.query_map([&s.0.kindergarten_id], |r| {
+                Ok(kidplan_api::staff::QueuedSend {
+                    id: r.get(0)?,
+                    channel: r.get(1)?,
+                    state: entities::enum_from(r.get(2)?)?,
+                    attempts: r.get::<_, i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    next_attempt_at: kidplan_api::Timestamp(r.get(4)?),
+                    last_error: r.get(5)?,
+                    created_at: kidplan_api::Timestamp(r.get(6)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
+    Ok(Json(list))
 }

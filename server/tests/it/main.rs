@@ -2,6 +2,7 @@
 //! is real HTTP to a seeded `kidplan-server` on 127.0.0.1.
 
 mod common;
+mod fakes;
 
 mod auth;
 mod authorization;
@@ -11,7 +12,11 @@ mod erasure;
 mod faults;
 mod files;
 mod lifecycle;
+mod mail_providers;
+mod provider_config;
 mod push;
+mod push_providers;
+mod reminders;
 mod retention;
 mod sync;
 mod telemetry;

@@ -145,7 +145,12 @@ async fn registrations_move_tokens_update_in_place_and_unregister_with_the_secre
     h.post("/v1/staff/broadcasts", &staff, json!({"department_id": demo::DEPARTMENT_IDS[1], "subject": "s", "body": "b", "urgent": true})).await;
     let p = payloads(&h, "shared-device");
     assert_eq!(p.len(), 1, "Per's child is in Tyttebær");
-    assert_eq!(p[0]["aps"]["content-available"], 1);
+    // Urgent: an alert push without text (the app's extension writes it from its cache).
+    assert_eq!(p[0]["aps"]["mutable-content"], 1);
+    assert_eq!(
+        p[0]["aps"]["alert"],
+        json!({"loc-key": "KIDPLAN_NOTIFICATION"})
+    );
     assert_eq!(p[0]["kind"], "sync");
 
     // A changed token updates in place.

@@ -1,13 +1,120 @@
-//! The outside services the server hands messages to: email (Mailgun's HTTP API), SMS
-//! (LinkMobility's HTTP API) and push (FCM HTTP v1; APNs). Each is a trait; the default
-//! implementations write the exact provider request to an outbox table that the demo and the
-//! tests read. Only the recipient and the message text go to a provider.
+//! The outside services the server hands messages to: e-mail (Mailgun), SMS (LinkMobility) and
+//! push (FCM HTTP v1, APNs). Each is a trait ([`EmailSender`], [`SmsSender`], [`PushSender`]);
+//! the default implementation ([`OutboxSender`]) writes the exact provider request to an
+//! outbox table that the demo and the tests read, and the real clients ([`mailgun`],
+//! [`linkmobility`], [`fcm`], [`apns`]) are turned on by configuration ([`config`]). Messages
+//! reach them through the durable send queue ([`crate::send_queue`]). Only the recipient and
+//! the message text go to an e-mail or SMS provider; a push carries no personal data.
+
+pub mod apns;
+pub mod config;
+pub mod fcm;
+mod http;
+pub mod linkmobility;
+pub mod mailgun;
 
 use crate::db::Db;
-use kidplan_api::push::PushProvider;
+use kidplan_api::push::{PushKind, PushProvider};
 use rusqlite::params;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
 
-/// A request ready for a provider.
+/// An e-mail to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// An SMS to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sms {
+    /// `+` and digits.
+    pub to: String,
+    pub text: String,
+}
+
+/// A content-free push to one device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Push {
+    pub provider: PushProvider,
+    pub token: String,
+    pub kind: PushKind,
+    /// `<entity>/<id>`: random ids only.
+    pub hint: Option<String>,
+    /// Shown to the user even when the app is not running (urgent alerts, reminders): an APNs
+    /// `alert` push with `mutable-content` (the app's extension writes the text) and a
+    /// high-priority FCM message. Otherwise a background push.
+    pub alert: bool,
+}
+
+/// Why a provider did not take a message. Carries categories only: never the provider's text,
+/// which may quote the recipient, the message or a credential.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later (`after`: the provider's `Retry-After`).
+    #[error("provider unavailable ({category}); retry later")]
+    Retry {
+        category: &'static str,
+        after: Option<Duration>,
+    },
+    /// The push token is no longer valid: the registration is removed.
+    #[error("push token no longer valid")]
+    Unregistered,
+    /// The provider refused the message for good.
+    #[error("provider rejected the message ({category})")]
+    Rejected { category: &'static str },
+}
+
+impl SendError {
+    /// The kind of failure, for logs and the staff view of the queue.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SendError::Retry { category, .. } | SendError::Rejected { category } => category,
+            SendError::Unregistered => "unregistered",
+        }
+    }
+}
+
+/// The future a sender returns.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// Sends e-mail (login codes and notices).
+pub trait EmailSender: Send + Sync {
+    /// The provider's name (`"mailgun"`, `"outbox"`).
+    fn name(&self) -> &'static str;
+    /// True for the local outbox table: delivered in the request that queued it.
+    fn local(&self) -> bool {
+        false
+    }
+    fn send<'a>(&'a self, email: &'a Email) -> SendFuture<'a>;
+}
+
+/// Sends SMS (login codes, notices, urgent broadcasts).
+pub trait SmsSender: Send + Sync {
+    /// The provider's name (`"linkmobility"`, `"outbox"`).
+    fn name(&self) -> &'static str;
+    /// True for the local outbox table: delivered in the request that queued it.
+    fn local(&self) -> bool {
+        false
+    }
+    fn send<'a>(&'a self, sms: &'a Sms) -> SendFuture<'a>;
+}
+
+/// Sends content-free pushes.
+pub trait PushSender: Send + Sync {
+    /// The provider's name (`"fcm+apns"`, `"outbox"`).
+    fn name(&self) -> &'static str;
+    /// True for the local outbox table: delivered in the request that queued it.
+    fn local(&self) -> bool {
+        false
+    }
+    fn send<'a>(&'a self, push: &'a Push) -> SendFuture<'a>;
+}
+
+/// A request ready for a provider, as the local outbox records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderRequest {
     /// `"mailgun"`, `"linkmobility"`, `"fcm"` or `"apns"`.
@@ -21,35 +128,17 @@ pub struct ProviderRequest {
     pub body: Vec<u8>,
 }
 
-/// Sends login codes by email.
-pub trait EmailSender: Send + Sync {
-    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
-}
-
-/// Sends login codes by SMS.
-pub trait SmsSender: Send + Sync {
-    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
-}
-
-/// Sends content-free pushes.
-pub trait PushSender: Send + Sync {
-    fn send(&self, request: &ProviderRequest) -> anyhow::Result<()>;
-}
+/// Sender of the outbox's Mailgun requests.
+const OUTBOX_FROM: &str = "Kidplan <no-reply@kidplan.example>";
 
 /// The Mailgun "send message" request: form fields `from`, `to`, `subject`, `text`.
 pub fn mailgun_request(to: &str, subject: &str, text: &str) -> ProviderRequest {
-    let body = form_encode(&[
-        ("from", "Kidplan <no-reply@kidplan.example>"),
-        ("to", to),
-        ("subject", subject),
-        ("text", text),
-    ]);
     ProviderRequest {
         provider: "mailgun",
         url: "https://api.eu.mailgun.net/v3/kidplan.example/messages",
         content_type: "application/x-www-form-urlencoded",
         recipient: to.to_owned(),
-        body: body.into_bytes(),
+        body: mailgun::form_body(OUTBOX_FROM, to, subject, text).into_bytes(),
     }
 }
 
@@ -66,25 +155,33 @@ pub fn linkmobility_request(to: &str, text: &str) -> ProviderRequest {
 }
 
 /// The push request for a registration: data only, no notification text, no personal data.
-pub fn push_request(provider: PushProvider, token: &str, hint: &str) -> ProviderRequest {
-    let (name, url, body) = match provider {
+pub fn push_request(push: &Push) -> ProviderRequest {
+    let (name, url, body) = match push.provider {
         PushProvider::Apns => (
             "apns",
             "https://api.push.apple.com/3/device",
-            serde_json::json!({"aps": {"content-available": 1}, "v": 1, "kind": "sync", "hint": hint}),
+            apns::payload(push),
         ),
         _ => (
             "fcm",
             "https://fcm.googleapis.com/v1/projects/kidplan/messages:send",
-            serde_json::json!({"message": {"token": token, "data": {"v": "1", "kind": "sync", "hint": hint}}}),
+            fcm::message(push),
         ),
     };
     ProviderRequest {
         provider: name,
         url,
         content_type: "application/json",
-        recipient: token.to_owned(),
+        recipient: push.token.clone(),
         body: body.to_string().into_bytes(),
+    }
+}
+
+/// The wire name of a push kind (`"sync"`, `"reminder"`).
+pub fn push_kind_str(kind: PushKind) -> &'static str {
+    match kind {
+        PushKind::Reminder => "reminder",
+        _ => "sync",
     }
 }
 
@@ -131,7 +228,8 @@ pub struct RecordedPush {
     pub payload: Vec<u8>,
 }
 
-/// The default sender of all three kinds: writes to the outbox tables.
+/// The default sender of all three kinds: writes the exact provider request to the outbox
+/// tables (`mail_outbox`, `push_outbox`) instead of sending it.
 #[derive(Clone)]
 pub struct OutboxSender {
     pub db: Db,
@@ -139,39 +237,74 @@ pub struct OutboxSender {
 }
 
 impl OutboxSender {
-    fn mail(&self, r: &ProviderRequest) -> anyhow::Result<()> {
-        self.db.lock().execute(
-            "INSERT INTO mail_outbox (provider, recipient, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                r.provider,
-                r.recipient,
-                String::from_utf8_lossy(&r.body),
-                self.clock.now_ms()
-            ],
-        )?;
-        Ok(())
+    fn mail(&self, r: &ProviderRequest) -> Result<(), SendError> {
+        self.db
+            .lock()
+            .execute(
+                "INSERT INTO mail_outbox (provider, recipient, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    r.provider,
+                    r.recipient,
+                    String::from_utf8_lossy(&r.body),
+                    self.clock.now_ms()
+                ],
+            )
+            .map(|_| ())
+            .map_err(|_| SendError::Retry {
+                category: "outbox",
+                after: None,
+            })
     }
 }
 
 impl EmailSender for OutboxSender {
-    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
-        self.mail(r)
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+    fn local(&self) -> bool {
+        true
+    }
+    fn send<'a>(&'a self, e: &'a Email) -> SendFuture<'a> {
+        let r = mailgun_request(&e.to, &e.subject, &e.text);
+        Box::pin(async move { self.mail(&r) })
     }
 }
 
 impl SmsSender for OutboxSender {
-    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
-        self.mail(r)
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+    fn local(&self) -> bool {
+        true
+    }
+    fn send<'a>(&'a self, m: &'a Sms) -> SendFuture<'a> {
+        let r = linkmobility_request(&m.to, &m.text);
+        Box::pin(async move { self.mail(&r) })
     }
 }
 
 impl PushSender for OutboxSender {
-    fn send(&self, r: &ProviderRequest) -> anyhow::Result<()> {
-        self.db.lock().execute(
-            "INSERT INTO push_outbox (provider, token, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![r.provider, r.recipient, r.body, self.clock.now_ms()],
-        )?;
-        Ok(())
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+    fn local(&self) -> bool {
+        true
+    }
+    fn send<'a>(&'a self, p: &'a Push) -> SendFuture<'a> {
+        let r = push_request(p);
+        Box::pin(async move {
+            self.db
+                .lock()
+                .execute(
+                    "INSERT INTO push_outbox (provider, token, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![r.provider, r.recipient, r.body, self.clock.now_ms()],
+                )
+                .map(|_| ())
+                .map_err(|_| SendError::Retry {
+                    category: "outbox",
+                    after: None,
+                })
+        })
     }
 }
 
@@ -351,7 +484,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
         assert_eq!(v["destination"], "+4791234567");
         assert_eq!(v["userData"], "code 654321");
-        let p = push_request(PushProvider::Fcm, "tok", "absence/x");
+        let p = push_request(&Push {
+            provider: PushProvider::Fcm,
+            token: "tok".into(),
+            kind: PushKind::Sync,
+            hint: Some("absence/x".into()),
+            alert: false,
+        });
         let v: serde_json::Value = serde_json::from_slice(&p.body).unwrap_or_default();
         assert_eq!(v["message"]["data"]["kind"], "sync");
         assert_eq!(v["message"]["data"]["v"], "1");
