@@ -8,24 +8,7 @@ use kidplan_core::AbsenceReport;
 use kidplan_core::secrets::keys;
 use kidplan_core::{MemorySecretStore, SecretStore};
 use kidplan_tests::*;
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -63,15 +46,7 @@ fn scan(dir: &Path, secrets: &[(String, Vec<u8>)]) -> anyhow::Result<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<()> {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "debug,kidplan_core=trace",
-        ))
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .init();
+    let logs = capture_logs();
 
     let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
@@ -157,7 +132,7 @@ async fn tokens_and_database_key_never_reach_files_or_logs() -> anyhow::Result<(
     scan(cdir.path(), &seen)?;
 
     server.stop().await;
-    let captured = logs.0.lock().map(|v| v.clone()).unwrap_or_default();
+    let captured = logs.bytes();
     assert!(
         contains_bytes(&captured, b"kidplan_core"),
         "no core logs were captured"
