@@ -89,22 +89,28 @@ async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() ->
     assert!(!a.send_telemetry().await?);
     drop((a, b));
 
-    // The next day both apps open again and send yesterday's report.
-    let mut bodies = Vec::new();
+    // The next day both apps open again and send yesterday's report (through a proxy that
+    // records the bytes that reach the collector).
+    let (proxy, connections) = recording_proxy(&server.base_url()).await?;
+    let mut previews = Vec::new();
     for d in [da.path(), db.path()] {
-        let kp = open_core(
-            d,
-            &server.base_url(),
-            MemorySecretStore::new(),
-            tuning(NEXT_DAY),
-        )?;
-        let preview = kp
-            .telemetry_preview()
-            .ok_or_else(|| anyhow::anyhow!("no report"))?;
+        let kp = open_core(d, &proxy, MemorySecretStore::new(), tuning(NEXT_DAY))?;
+        previews.push(
+            kp.telemetry_preview()
+                .ok_or_else(|| anyhow::anyhow!("no report"))?,
+        );
         assert!(kp.send_telemetry().await?, "due report not sent");
         assert!(!kp.send_telemetry().await?, "sent twice");
-        bodies.push(preview);
     }
+    let bodies: Vec<String> = sent_bytes(&connections)
+        .iter()
+        .filter(|b| contains_bytes(b, b"POST /v1/telemetry HTTP/1.1\r\n"))
+        .filter_map(|b| {
+            let text = String::from_utf8_lossy(b).to_string();
+            text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+        })
+        .collect();
+    assert_eq!(bodies, previews, "each install sent exactly its preview");
     let (ra, rb) = (&bodies[0], &bodies[1]);
     assert_eq!(ra.len(), TELEMETRY_REPORT_BYTES);
     assert_eq!(rb.len(), TELEMETRY_REPORT_BYTES);
@@ -191,6 +197,18 @@ async fn recording_proxy(server: &str) -> anyhow::Result<(String, Connections)> 
     Ok((url, seen))
 }
 
+/// The bytes of each recorded connection.
+fn sent_bytes(connections: &Connections) -> Vec<Vec<u8>> {
+    connections
+        .lock()
+        .map(|all| {
+            all.iter()
+                .filter_map(|c| c.lock().ok().map(|b| b.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyhow::Result<()> {
     let logs = capture_logs();
@@ -259,12 +277,7 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
     let rows_after = server_rows(&server)?;
 
     // The report travelled alone on its own connection, without a token or any id.
-    let sent: Vec<Vec<u8>> = connections
-        .lock()
-        .map_err(|_| anyhow::anyhow!("lock"))?
-        .iter()
-        .filter_map(|c| c.lock().ok().map(|b| b.clone()))
-        .collect();
+    let sent = sent_bytes(&connections);
     let carrying: Vec<&Vec<u8>> = sent
         .iter()
         .filter(|b| contains_bytes(b, b"POST /v1/telemetry HTTP/1.1\r\n"))
