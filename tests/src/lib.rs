@@ -16,6 +16,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod raw_pages;
+
 pub use kidplan_server;
 pub use kidplan_server::demo;
 
