@@ -2,7 +2,8 @@
 //! sent again, a changed one updates in place, an offline registration is sent by the next
 //! sync, logout unregisters so the next user of the device gets none of the previous parent's
 //! alerts, an offline unregister is finished later), every recorded push payload is free of
-//! personal data, and `handle_push` builds the notification from the cache (nb), following
+//! personal data that the device does hold (every push kind on both providers is scanned in
+//! `server/tests/it/push.rs`), and `handle_push` builds the notification from the cache (nb), following
 //! the preferences with urgent broadcasts always coming through.
 
 use kidplan_api::model::*;
@@ -158,6 +159,14 @@ async fn registration_lifecycle_and_content_free_payloads() -> anyhow::Result<()
     let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
     staff_log_entry(&staff, &child, "Spiste Qzvberries til lunsj").await?;
     assert_eq!(pushes_to(&server, "tok-C").len(), 1);
+    // The log text reached the device by sync (the scan's canary exists), not by the push.
+    kp.sync().await?;
+    assert!(
+        kp.log_entries(child.clone(), None, 50)?
+            .iter()
+            .any(|l| l.text.contains("Qzvberries")),
+        "the canary log entry is not on the device"
+    );
     let mut personal = personal_strings(&kp)?;
     personal.extend(["Spiste".to_string(), "Qzvberries".to_string()]);
     personal.push(demo::GUARDIAN_EMAIL.into());
