@@ -34,10 +34,9 @@ fn decrypt_page(key: &[u8], page_no: u32, page: &[u8]) -> anyhow::Result<Vec<u8>
     let mut body = page[start..PAGE - RESERVE].to_vec();
     let mut iv = [0u8; 16];
     iv.copy_from_slice(&page[PAGE - RESERVE..PAGE - RESERVE + 16]);
-    let dk = DecryptingKey::cbc(
-        UnboundCipherKey::new(&AES_256, key).map_err(|_| anyhow!("AES key"))?,
-    )
-    .map_err(|_| anyhow!("AES-CBC"))?;
+    let dk =
+        DecryptingKey::cbc(UnboundCipherKey::new(&AES_256, key).map_err(|_| anyhow!("AES key"))?)
+            .map_err(|_| anyhow!("AES-CBC"))?;
     dk.decrypt(&mut body, DecryptionContext::Iv128(FixedLength::from(iv)))
         .map_err(|_| anyhow!("decrypt page {page_no}"))?;
     Ok(body)

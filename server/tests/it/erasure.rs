@@ -173,8 +173,14 @@ async fn erasing_the_canary_leaves_no_trace() {
     // directory, the canary guardian's name in Kari's feed.
     let before = dump_tables(&db);
     let raw_before = [raw_bytes(&db), raw_bytes(&wal)].concat();
-    for c in demo::CANARY_STRINGS.iter().chain(&["Canaryfile", "Canarycaption"]) {
-        assert!(before.contains(c) || *c == "Canaryfile", "{c} should be in a table");
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
+        assert!(
+            before.contains(c) || *c == "Canaryfile",
+            "{c} should be in a table"
+        );
         assert!(
             contains(&raw_before, c) || *c == "Canaryfile",
             "{c} should be in the raw database or WAL"
@@ -183,9 +189,11 @@ async fn erasing_the_canary_leaves_no_trace() {
     assert!(contains(&files_bytes(&h.server.files_dir()), "Canaryfile"));
     let kari_before = h.guardian().await;
     let (feed, _) = h.sync_from(&kari_before, 0, 1000).await;
-    assert!(serde_json::to_string(&feed)
-        .expect("json")
-        .contains(demo::CANARY_GUARDIAN_FIRST_NAME));
+    assert!(
+        serde_json::to_string(&feed)
+            .expect("json")
+            .contains(demo::CANARY_GUARDIAN_FIRST_NAME)
+    );
     let files_before = std::fs::read_dir(h.server.files_dir())
         .expect("dir")
         .count();
@@ -235,7 +243,10 @@ async fn erasing_the_canary_leaves_no_trace() {
     let log_text =
         String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
     assert!(log_text.contains("request"), "logs were captured");
-    for c in demo::CANARY_STRINGS.iter().chain(&["Canaryfile", "Canarycaption"]) {
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
         assert!(
             !tables.contains(c),
             "{c} left in a table:\n{}",
@@ -285,7 +296,10 @@ async fn erasing_the_canary_leaves_no_trace() {
     let Harness { server, dir, .. } = h;
     server.stop().await;
     let db_bytes = raw_bytes(&db);
-    for c in demo::CANARY_STRINGS.iter().chain(&["Canaryfile", "Canarycaption"]) {
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
         assert!(!contains(&db_bytes, c), "{c} in the database after stop");
     }
     drop(dir);

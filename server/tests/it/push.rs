@@ -241,12 +241,42 @@ async fn every_push_kind_on_both_providers_is_content_free() {
     let thread_id = thread.body["id"].as_str().expect("thread id").to_owned();
     // (kind, entity prefix of the hint, request)
     let events: Vec<(&str, &str, String, Value)> = vec![
-        ("log entry", "log_entry/", "/v1/staff/log-entries".into(), json!({"child_id": emma, "kind": "note", "text": "Pushcanary-log"})),
-        ("staff message", "message/", format!("/v1/staff/threads/{thread_id}/messages"), json!({"body": "Pushcanary-message"})),
-        ("broadcast", "message/", "/v1/staff/broadcasts".into(), json!({"department_id": null, "subject": "Pushcanary-bsubject", "body": "Pushcanary-broadcast", "urgent": false})),
-        ("urgent broadcast", "message/", "/v1/staff/broadcasts".into(), json!({"department_id": null, "subject": "Pushcanary-usubject", "body": "Pushcanary-urgent", "urgent": true})),
-        ("calendar event", "calendar_event/", "/v1/staff/events".into(), json!({"department_id": null, "title": "Pushcanary-event", "description": "Pushcanary-description", "starts_at": 1, "ends_at": 2})),
-        ("absence acknowledged", "absence/", format!("/v1/staff/absences/{abs}/acknowledge"), json!({})),
+        (
+            "log entry",
+            "log_entry/",
+            "/v1/staff/log-entries".into(),
+            json!({"child_id": emma, "kind": "note", "text": "Pushcanary-log"}),
+        ),
+        (
+            "staff message",
+            "message/",
+            format!("/v1/staff/threads/{thread_id}/messages"),
+            json!({"body": "Pushcanary-message"}),
+        ),
+        (
+            "broadcast",
+            "message/",
+            "/v1/staff/broadcasts".into(),
+            json!({"department_id": null, "subject": "Pushcanary-bsubject", "body": "Pushcanary-broadcast", "urgent": false}),
+        ),
+        (
+            "urgent broadcast",
+            "message/",
+            "/v1/staff/broadcasts".into(),
+            json!({"department_id": null, "subject": "Pushcanary-usubject", "body": "Pushcanary-urgent", "urgent": true}),
+        ),
+        (
+            "calendar event",
+            "calendar_event/",
+            "/v1/staff/events".into(),
+            json!({"department_id": null, "title": "Pushcanary-event", "description": "Pushcanary-description", "starts_at": 1, "ends_at": 2}),
+        ),
+        (
+            "absence acknowledged",
+            "absence/",
+            format!("/v1/staff/absences/{abs}/acknowledge"),
+            json!({}),
+        ),
     ];
     for (kind, _, path, body) in &events {
         let r = h.post(path, &staff, body.clone()).await;
@@ -272,7 +302,10 @@ async fn every_push_kind_on_both_providers_is_content_free() {
     for c in canaries {
         assert!(tables.contains(c), "{c} not stored on the server");
     }
-    assert!(contains(&files_bytes(&h.server.files_dir()), "Pushcanary-photo-bytes"));
+    assert!(contains(
+        &files_bytes(&h.server.files_dir()),
+        "Pushcanary-photo-bytes"
+    ));
     let mut personal: Vec<String> = canaries.iter().map(|s| s.to_string()).collect();
     personal.extend(demo::CANARY_STRINGS.iter().map(|s| s.to_string()));
     personal.extend(
@@ -309,7 +342,13 @@ async fn every_push_kind_on_both_providers_is_content_free() {
                     .to_owned()
             })
             .collect();
-        for prefix in ["photo/", "message/", "log_entry/", "calendar_event/", "absence/"] {
+        for prefix in [
+            "photo/",
+            "message/",
+            "log_entry/",
+            "calendar_event/",
+            "absence/",
+        ] {
             assert!(
                 hints.iter().any(|h| h.starts_with(prefix)),
                 "{token}: no {prefix} push in {hints:?}"
@@ -329,7 +368,10 @@ async fn every_push_kind_on_both_providers_is_content_free() {
     {
         let text = String::from_utf8_lossy(&p.payload);
         for s in &personal {
-            assert!(!contains(&p.payload, s), "push payload carries {s:?}: {text}");
+            assert!(
+                !contains(&p.payload, s),
+                "push payload carries {s:?}: {text}"
+            );
         }
     }
 }

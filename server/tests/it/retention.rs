@@ -106,7 +106,10 @@ async fn the_scheduled_job_deletes_ip_log_rows_older_than_14_days() {
         count(&db, ip_rows)
     );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM access_log WHERE route = '/v1/openapi.json'"),
+        count(
+            &db,
+            "SELECT COUNT(*) FROM access_log WHERE route = '/v1/openapi.json'"
+        ),
         1
     );
 }

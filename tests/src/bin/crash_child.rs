@@ -9,11 +9,11 @@
 //! exits. Any error ends the child with status 2 and the error on stderr (the parent test
 //! fails on it: only a SIGKILL is an expected end).
 
+use futures::executor::block_on as block;
 use kidplan_api::Day;
 use kidplan_api::model::AbsenceReason;
 use kidplan_api::push::PushProvider;
 use kidplan_core::{AbsenceReport, FileSecretStore, Kidplan, OutboxStatus, PhotoSize};
-use futures::executor::block_on as block;
 use std::io::Write;
 
 fn main() {

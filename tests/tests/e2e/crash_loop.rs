@@ -181,12 +181,18 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
             let (_, _, status) = outbox
                 .get(&key)
                 .ok_or_else(|| anyhow::anyhow!("run {run}: committed key not in the outbox"))?;
-            assert_eq!(status, "pending", "run {run}: marked sent without an answer");
+            assert_eq!(
+                status, "pending",
+                "run {run}: marked sent without an answer"
+            );
             window_kills += 1;
         }
     }
     let loop_time = started.elapsed();
-    assert!(!confirmed.queued.is_empty(), "no child got to queue anything");
+    assert!(
+        !confirmed.queued.is_empty(),
+        "no child got to queue anything"
+    );
     assert!(!confirmed.tokens.is_empty(), "no child got to set a token");
     assert!(confirmed.files > 0, "no child got to download a file");
 
@@ -211,7 +217,10 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
         },
     )?;
     let items = kp.outbox()?;
-    assert!(items.iter().all(|i| i.status == OutboxStatus::Sent), "{items:?}");
+    assert!(
+        items.iter().all(|i| i.status == OutboxStatus::Sent),
+        "{items:?}"
+    );
     let queued: BTreeSet<String> = items
         .iter()
         .filter(|i| i.kind == OutboxKind::ReportAbsence)
@@ -238,7 +247,10 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
     let doubled: Vec<_> = per_entity.iter().filter(|(_, n)| **n != 1).collect();
     assert!(doubled.is_empty(), "accepted more than once: {doubled:?}");
     assert_eq!(
-        per_entity.keys().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        per_entity
+            .keys()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
         queued
     );
     // One absence row per action (the note is unique per action, the id made by the device).
@@ -251,7 +263,9 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
         .collect::<Result<_, _>>()?;
     assert!(rows.iter().all(|(_, n, _)| *n == 1), "doubled: {rows:?}");
     assert_eq!(
-        rows.iter().map(|(_, _, id)| id.clone()).collect::<BTreeSet<_>>(),
+        rows.iter()
+            .map(|(_, _, id)| id.clone())
+            .collect::<BTreeSet<_>>(),
         queued
     );
     drop(st);
@@ -264,11 +278,10 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
         .get(kidplan_core::secrets::keys::push_registration(&account_id))?
         .ok_or_else(|| anyhow::anyhow!("no push credentials"))?;
     let db = open_account_db(cdir.path(), &account_id, &*secrets)?;
-    let (token, pending): (String, bool) = db.query_row(
-        "SELECT token, pending FROM push_registration",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (token, pending): (String, bool) =
+        db.query_row("SELECT token, pending FROM push_registration", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     assert!(!pending, "registration still pending after the drain");
     assert_eq!(creds.split(' ').next(), Some(regs[0].0.as_str()));
     assert_eq!(regs[0].3, token);

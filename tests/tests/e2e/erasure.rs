@@ -150,8 +150,11 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
         );
     }
     assert!(
-        before.files.iter().any(|(p, b)| cached.contains(&p.display().to_string())
-            && contains_bytes(b, b"Erasurefilecanary")),
+        before
+            .files
+            .iter()
+            .any(|(p, b)| cached.contains(&p.display().to_string())
+                && contains_bytes(b, b"Erasurefilecanary")),
         "the file canary is not in a cached file"
     );
 

@@ -3,8 +3,8 @@
 //! sync, logout unregisters so the next user of the device gets none of the previous parent's
 //! alerts, an offline unregister is finished later), every recorded push payload is free of
 //! personal data that the device does hold (every push kind on both providers is scanned in
-//! `server/tests/it/push.rs`), and `handle_push` builds the notification from the cache (nb), following
-//! the preferences with urgent broadcasts always coming through.
+//! `server/tests/it/push.rs`), and `handle_push` builds the notification from the cache (nb),
+//! following the preferences with urgent broadcasts always coming through.
 
 use kidplan_api::model::*;
 use kidplan_api::paths;

@@ -53,11 +53,7 @@ fn scan(dir: &Path, secrets: &[(String, Vec<u8>)]) -> anyhow::Result<usize> {
     let files = other_files(dir)?;
     for (f, bytes) in &files {
         for (name, s) in secrets {
-            assert!(
-                !contains_bytes(bytes, s),
-                "{name} found in {}",
-                f.display()
-            );
+            assert!(!contains_bytes(bytes, s), "{name} found in {}", f.display());
         }
     }
     Ok(files.len())
@@ -69,7 +65,10 @@ async fn every_secret_stays_in_the_secret_store() -> anyhow::Result<()> {
 
     let (_sdir, server) = temp_server().await?;
     let cdir = tempfile::tempdir()?;
-    let dir = cdir.path().to_str().ok_or_else(|| anyhow::anyhow!("utf8"))?;
+    let dir = cdir
+        .path()
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("utf8"))?;
     let secrets = FileSecretStore::new(dir)?;
     let store_file = cdir.path().join("secrets.json");
     let kp = open_core(

@@ -350,9 +350,21 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
     }
     // The canaries are in what the device sent on its other connections (the scan can find
     // them), and none is in the report.
-    let others: Vec<u8> = sent.iter().filter(|b| *b != raw).flatten().copied().collect();
-    for c in [demo::CANARY_CHILD_ID, "Canaryx har feber", "Canaryguardian Wqx"] {
-        assert!(contains_bytes(&others, c.as_bytes()), "{c} never sent at all");
+    let others: Vec<u8> = sent
+        .iter()
+        .filter(|b| *b != raw)
+        .flatten()
+        .copied()
+        .collect();
+    for c in [
+        demo::CANARY_CHILD_ID,
+        "Canaryx har feber",
+        "Canaryguardian Wqx",
+    ] {
+        assert!(
+            contains_bytes(&others, c.as_bytes()),
+            "{c} never sent at all"
+        );
     }
     for c in &canaries {
         assert!(
@@ -375,8 +387,14 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
              AND metric = ?2 AND bucket = ?3",
             [
                 report.day.to_string(),
-                serde_json::to_value(c.metric)?.as_str().unwrap_or_default().to_owned(),
-                serde_json::to_value(c.bucket)?.as_str().unwrap_or_default().to_owned(),
+                serde_json::to_value(c.metric)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                serde_json::to_value(c.bucket)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             ],
             |r| r.get(0),
         )?;
@@ -399,7 +417,10 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
         [],
         |r| r.get(0),
     )?;
-    assert_eq!(telemetry_rows, 0, "the collector's requests are in the access log");
+    assert_eq!(
+        telemetry_rows, 0,
+        "the collector's requests are in the access log"
+    );
     // The nonce is unique to this report: in the bytes sent, nowhere on the server.
     assert!(contains_bytes(raw, report.nonce.as_bytes()));
     let stored: String = rows_after.iter().cloned().collect();
