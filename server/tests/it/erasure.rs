@@ -151,22 +151,14 @@ async fn erasing_the_canary_leaves_no_trace() {
     assert_eq!(photo.status, 200);
 
     // A photo of the canary child whose bytes name the child.
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xFE];
-    jpeg.extend(format!("{} Canaryfile", demo::CANARY_CHILD_NAME).as_bytes());
-    jpeg.extend([0xFF, 0xD9]);
-    let r = h
-        .http
-        .post(h.url(&format!(
-            "/v1/staff/photos?children={}&caption=Canarycaption",
-            demo::CANARY_CHILD_ID
-        )))
-        .bearer_auth(&staff)
-        .header("content-type", "image/jpeg")
-        .body(jpeg)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(r.status(), 200);
+    let bytes = format!("{} Canaryfile", demo::CANARY_CHILD_NAME);
+    h.upload_photo(
+        &staff,
+        demo::CANARY_CHILD_ID,
+        "Canarycaption",
+        bytes.as_bytes(),
+    )
+    .await;
 
     // Every scan below first finds the canaries where they are before the erasure: each in a
     // table and in the raw bytes of the database file or its WAL, the canary file in the files

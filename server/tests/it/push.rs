@@ -215,21 +215,13 @@ async fn every_push_kind_on_both_providers_is_content_free() {
             .status,
         200
     );
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    jpeg.extend(b"Pushcanary-photo-bytes");
-    jpeg.extend([0xFF, 0xD9]);
-    let photo = h
-        .http
-        .post(h.url(&format!(
-            "/v1/staff/photos?children={emma}&caption=Pushcanary-caption"
-        )))
-        .bearer_auth(&staff)
-        .header("content-type", "image/jpeg")
-        .body(jpeg)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(photo.status(), 200);
+    h.upload_photo(
+        &staff,
+        emma,
+        "Pushcanary-caption",
+        b"Pushcanary-photo-bytes",
+    )
+    .await;
     let thread = h
         .post(
             "/v1/staff/threads",

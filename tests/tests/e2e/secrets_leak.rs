@@ -107,15 +107,20 @@ async fn every_secret_stays_in_the_secret_store() -> anyhow::Result<()> {
         secrets.get(keys::push_registration(&id))?,
     );
 
-    // A rotation (a new process whose access token expired).
+    // A new process whose access token expired: its first call refreshes.
+    let reopen_expired = || -> anyhow::Result<_> {
+        secrets.delete(keys::access_token(&id))?;
+        open_core(
+            cdir.path(),
+            &server.base_url(),
+            secrets.clone(),
+            fast_tuning(),
+        )
+    };
+
+    // A rotation.
     drop(kp);
-    secrets.delete(keys::access_token(&id))?;
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        fast_tuning(),
-    )?;
+    let kp = reopen_expired()?;
     kp.report_absence(AbsenceReport {
         child_id: child,
         first_day: day.plus_days(1),
@@ -130,13 +135,7 @@ async fn every_secret_stays_in_the_secret_store() -> anyhow::Result<()> {
     // server does not replay refreshes yet: the next sync would end the session, so the test
     // stops the app here.)
     drop(kp);
-    secrets.delete(keys::access_token(&id))?;
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        fast_tuning(),
-    )?;
+    let kp = reopen_expired()?;
     server.faults().inject(Fault {
         route: Some(paths::AUTH_REFRESH.into()),
         kind: FaultKind::DropAfterHandler,
