@@ -108,7 +108,9 @@ impl SecretStore for MemorySecretStore {
     }
 }
 
-/// Secrets in one JSON file with mode 0600, written atomically (temp file + rename).
+/// Secrets in one JSON file with mode 0600, written atomically (temp file + rename). The
+/// values are plain text: only the file's mode and the user account protect them, so anyone
+/// who can read the file as that user (or a backup of it) has every token and database key.
 /// For desktop machines without a keyring; on a phone use the platform store.
 pub struct FileSecretStore {
     path: PathBuf,

@@ -3,7 +3,8 @@
 //! Every request is logged with `tracing` as method, route template (never the raw path or its
 //! query string), status and latency: no bodies, tokens, contacts or codes. The access log
 //! table keeps the client IP (abuse detection) and the caller's person id; maintenance deletes
-//! rows after 14 days and erasure anonymises a person's rows.
+//! rows after 14 days and erasure anonymises a person's rows. Reports to the telemetry
+//! collector (`POST /v1/telemetry`) are neither logged nor recorded.
 
 use crate::app::AppState;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -40,12 +41,15 @@ pub async fn log_request(State(st): State<AppState>, mut req: Request, next: Nex
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "(no route)".to_owned());
-    // The telemetry collector keeps no IP address with a report.
+    // A telemetry report leaves no record of its request: no row, no log line. Its IP or
+    // the moment it arrived would let it be joined to the device's authenticated requests.
+    if route == kidplan_api::paths::TELEMETRY {
+        return next.run(req).await;
+    }
     let ip = req
         .extensions()
         .get::<ConnectInfo<crate::extract::ConnMeta>>()
-        .map(|c| c.0.peer.ip().to_string())
-        .filter(|_| route != kidplan_api::paths::TELEMETRY);
+        .map(|c| c.0.peer.ip().to_string());
     let slot = PersonSlot::default();
     req.extensions_mut().insert(slot.clone());
     let resp = next.run(req).await;

@@ -37,6 +37,11 @@ enum Command {
         /// (see server/README.md). Without it, everything goes to the local outbox tables.
         #[arg(long, value_name = "FILE")]
         providers: Option<PathBuf>,
+        /// Test builds only (feature `faults`): delay every request whose path starts with
+        /// ROUTE by MS milliseconds before its handler runs, e.g. `/v1/sync=400`.
+        #[cfg(feature = "faults")]
+        #[arg(long, value_name = "ROUTE=MS")]
+        fault_delay: Vec<String>,
     },
     /// Seed data into a database.
     Seed {
@@ -93,6 +98,19 @@ fn config(data_dir: PathBuf, db: Option<PathBuf>, files: Option<PathBuf>) -> Ser
     cfg
 }
 
+/// A `ROUTE=MS` delay for every matching request.
+#[cfg(feature = "faults")]
+fn delay_fault(spec: &str) -> anyhow::Result<kidplan_server::Fault> {
+    let (route, ms) = spec
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--fault-delay takes ROUTE=MS"))?;
+    Ok(kidplan_server::Fault {
+        route: Some(route.to_owned()),
+        kind: kidplan_server::FaultKind::Delay(std::time::Duration::from_millis(ms.parse()?)),
+        times: u32::MAX,
+    })
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -109,6 +127,8 @@ async fn main() -> anyhow::Result<()> {
             bind,
             seed_demo,
             providers,
+            #[cfg(feature = "faults")]
+            fault_delay,
         } => {
             let mut cfg = config(data_dir, db, files);
             cfg.bind = bind;
@@ -123,6 +143,10 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             let server = RunningServer::start(cfg).await?;
+            #[cfg(feature = "faults")]
+            for spec in fault_delay {
+                server.faults().inject(delay_fault(&spec)?);
+            }
             println!("kidplan-server listening on {}", server.base_url());
             tokio::signal::ctrl_c().await?;
             server.stop().await;

@@ -16,6 +16,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod raw_pages;
+
 pub use kidplan_server;
 pub use kidplan_server::demo;
 
@@ -310,4 +312,75 @@ pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     f()
+}
+
+/// A sink for log lines shared by every test of the binary.
+#[derive(Clone, Default)]
+pub struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogSink {
+    /// Everything logged so far by any test of this process.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Captures every tracing event of the test process (the core at trace level, the server and
+/// the rest at debug) from the first call on: one global subscriber per test binary, shared by
+/// the tests that search the logs.
+pub fn capture_logs() -> LogSink {
+    static SINK: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+    SINK.get_or_init(|| {
+        let sink = LogSink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,kidplan_core=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // Fails only when another subscriber was set first; then nothing is captured and the
+        // tests that need logs fail on their "logs were captured" check.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        sink
+    })
+    .clone()
+}
+
+/// Every row of every table of the server's database, as `table: value|value|...` lines.
+pub fn server_rows(server: &RunningServer) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let conn = server_db(server)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = std::collections::BTreeSet::new();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\""))?;
+        let n = st.column_count();
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let mut line = format!("{t}:");
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                line.push_str(&format!(" {v:?}|"));
+            }
+            out.insert(line);
+        }
+    }
+    Ok(out)
 }

@@ -144,6 +144,23 @@ impl Harness {
         self.call(Method::POST, path, None, Some(body), None).await
     }
 
+    /// Uploads a JPEG photo as staff: `bytes` go between the JPEG start and end markers.
+    pub async fn upload_photo(&self, staff: &str, children: &str, caption: &str, bytes: &[u8]) {
+        let jpeg = [&[0xFF, 0xD8, 0xFF, 0xFE][..], bytes, &[0xFF, 0xD9]].concat();
+        let r = self
+            .http
+            .post(self.url(&format!(
+                "/v1/staff/photos?children={children}&caption={caption}"
+            )))
+            .bearer_auth(staff)
+            .header("content-type", "image/jpeg")
+            .body(jpeg)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200);
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(token), Some(body), None)
             .await

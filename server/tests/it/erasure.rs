@@ -1,5 +1,6 @@
 //! Erasure: after erasing the canary child and the canary guardian, no canary string is left
-//! in any table, in any log line, in the database file or its WAL, or in the files directory.
+//! in any table, in any log line, in the database file or its WAL, in the files directory or in
+//! another guardian's feed. Each scan first finds the canaries where they were before.
 
 use crate::common::*;
 use kidplan_server::demo;
@@ -149,11 +150,42 @@ async fn erasing_the_canary_leaves_no_trace() {
         .await;
     assert_eq!(photo.status, 200);
 
-    // Sanity: the canaries are there before.
+    // A photo of the canary child whose bytes name the child.
+    let bytes = format!("{} Canaryfile", demo::CANARY_CHILD_NAME);
+    h.upload_photo(
+        &staff,
+        demo::CANARY_CHILD_ID,
+        "Canarycaption",
+        bytes.as_bytes(),
+    )
+    .await;
+
+    // Every scan below first finds the canaries where they are before the erasure: each in a
+    // table and in the raw bytes of the database file or its WAL, the canary file in the files
+    // directory, the canary guardian's name in Kari's feed.
     let before = dump_tables(&db);
-    for c in demo::CANARY_STRINGS {
-        assert!(before.contains(c), "{c} should be in the seed");
+    let raw_before = [raw_bytes(&db), raw_bytes(&wal)].concat();
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
+        assert!(
+            before.contains(c) || *c == "Canaryfile",
+            "{c} should be in a table"
+        );
+        assert!(
+            contains(&raw_before, c) || *c == "Canaryfile",
+            "{c} should be in the raw database or WAL"
+        );
     }
+    assert!(contains(&files_bytes(&h.server.files_dir()), "Canaryfile"));
+    let kari_before = h.guardian().await;
+    let (feed, _) = h.sync_from(&kari_before, 0, 1000).await;
+    assert!(
+        serde_json::to_string(&feed)
+            .expect("json")
+            .contains(demo::CANARY_GUARDIAN_FIRST_NAME)
+    );
     let files_before = std::fs::read_dir(h.server.files_dir())
         .expect("dir")
         .count();
@@ -191,9 +223,9 @@ async fn erasing_the_canary_leaves_no_trace() {
         .expect("dir")
         .count();
     assert_eq!(
-        files_after + 2,
+        files_after + 3,
         files_before,
-        "canary-only photo and document deleted"
+        "canary-only photos and document deleted"
     );
 
     let tables = dump_tables(&db);
@@ -203,7 +235,10 @@ async fn erasing_the_canary_leaves_no_trace() {
     let log_text =
         String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
     assert!(log_text.contains("request"), "logs were captured");
-    for c in demo::CANARY_STRINGS {
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
         assert!(
             !tables.contains(c),
             "{c} left in a table:\n{}",
@@ -253,7 +288,10 @@ async fn erasing_the_canary_leaves_no_trace() {
     let Harness { server, dir, .. } = h;
     server.stop().await;
     let db_bytes = raw_bytes(&db);
-    for c in demo::CANARY_STRINGS {
+    for c in demo::CANARY_STRINGS
+        .iter()
+        .chain(&["Canaryfile", "Canarycaption"])
+    {
         assert!(!contains(&db_bytes, c), "{c} in the database after stop");
     }
     drop(dir);

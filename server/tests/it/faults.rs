@@ -4,7 +4,7 @@ use crate::common::*;
 use kidplan_server::{Fault, FaultKind, demo};
 use reqwest::Method;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn fault(route: Option<&str>, kind: FaultKind, times: u32) -> Fault {
     Fault {
@@ -40,10 +40,35 @@ async fn status_and_delay_faults() {
     let r = h.get("/v1/sync?limit=1", &kari).await;
     assert_eq!((r.status, r.code()), (500, "internal"));
 
-    faults.inject(fault(None, FaultKind::Delay(Duration::from_millis(300)), 1));
-    let t = Instant::now();
-    assert_eq!(h.get("/v1/sync?limit=1", &kari).await.status, 200);
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    // A delayed request is answered after a later, undelayed one.
+    faults.inject(fault(
+        Some("/v1/sync"),
+        FaultKind::Delay(Duration::from_millis(300)),
+        1,
+    ));
+    let delayed = h.get("/v1/sync?limit=1", &kari);
+    let later = async {
+        while !faults.pending().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        h.call(Method::GET, "/v1/openapi.json", None, None, None)
+            .await
+    };
+    let order = std::sync::Mutex::new(Vec::new());
+    let (d, l) = tokio::join!(
+        async {
+            let r = delayed.await;
+            order.lock().expect("order").push("delayed");
+            r
+        },
+        async {
+            let r = later.await;
+            order.lock().expect("order").push("later");
+            r
+        }
+    );
+    assert_eq!((d.status, l.status), (200, 200));
+    assert_eq!(*order.lock().expect("order"), ["later", "delayed"]);
     faults.inject(fault(None, FaultKind::Status(500), 5));
     faults.clear();
     assert_eq!(h.get("/v1/sync?limit=1", &kari).await.status, 200);

@@ -54,16 +54,14 @@ async fn a_restarted_server_continues_with_the_same_data_and_address() {
 }
 
 #[tokio::test]
-async fn the_demo_seed_is_deterministic_and_fast() {
+async fn the_demo_seed_is_deterministic() {
     let start = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
     let mut dumps = Vec::new();
     for _ in 0..2 {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = ServerConfig::new(dir.path());
         cfg.clock = Clock::manual(start);
-        let t = std::time::Instant::now();
         kidplan_server::open_db(&cfg).await.expect("seeded");
-        assert!(t.elapsed().as_secs() < 10);
         let conn = rusqlite::Connection::open(cfg.db_path()).expect("open");
         let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("count") };
         assert_eq!(

@@ -199,3 +199,176 @@ async fn registrations_move_tokens_update_in_place_and_unregister_with_the_secre
         .await;
     assert_eq!(r.status, 400, "secret header required");
 }
+
+/// Every kind of push on both providers: each event carries a canary in its content (shown
+/// stored on the server first), and no payload carries any canary, name or contact.
+#[tokio::test]
+async fn every_push_kind_on_both_providers_is_content_free() {
+    let h = start().await;
+    let kari = h.guardian().await;
+    let staff = h.staff().await;
+    for (provider, token) in [("fcm", "kari-fcm"), ("apns", "kari-apns")] {
+        let r = register(&h, &kari, &new_id(), provider, token).await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let (emma, jakob) = (demo::GUARDIAN_CHILD_IDS[0], demo::GUARDIAN_CHILD_IDS[1]);
+    let abs = new_id();
+    let body = json!({"id": abs, "child_id": jakob, "first_day": day(1), "last_day": day(1), "reason": "sick", "note": "Pushcanary-absence"});
+    assert_eq!(
+        h.command(Method::POST, "/v1/absences", &kari, Some(body))
+            .await
+            .status,
+        200
+    );
+    h.upload_photo(
+        &staff,
+        emma,
+        "Pushcanary-caption",
+        b"Pushcanary-photo-bytes",
+    )
+    .await;
+    let thread = h
+        .post(
+            "/v1/staff/threads",
+            &staff,
+            json!({"child_id": emma, "subject": "Pushcanary-subject", "body": "Pushcanary-first"}),
+        )
+        .await;
+    assert_eq!(thread.status, 200, "{thread:?}");
+    let thread_id = thread.body["id"].as_str().expect("thread id").to_owned();
+    // (kind, entity prefix of the hint, request)
+    let events: Vec<(&str, &str, String, Value)> = vec![
+        (
+            "log entry",
+            "log_entry/",
+            "/v1/staff/log-entries".into(),
+            json!({"child_id": emma, "kind": "note", "text": "Pushcanary-log"}),
+        ),
+        (
+            "staff message",
+            "message/",
+            format!("/v1/staff/threads/{thread_id}/messages"),
+            json!({"body": "Pushcanary-message"}),
+        ),
+        (
+            "broadcast",
+            "message/",
+            "/v1/staff/broadcasts".into(),
+            json!({"department_id": null, "subject": "Pushcanary-bsubject", "body": "Pushcanary-broadcast", "urgent": false}),
+        ),
+        (
+            "urgent broadcast",
+            "message/",
+            "/v1/staff/broadcasts".into(),
+            json!({"department_id": null, "subject": "Pushcanary-usubject", "body": "Pushcanary-urgent", "urgent": true}),
+        ),
+        (
+            "calendar event",
+            "calendar_event/",
+            "/v1/staff/events".into(),
+            json!({"department_id": null, "title": "Pushcanary-event", "description": "Pushcanary-description", "starts_at": 1, "ends_at": 2}),
+        ),
+        (
+            "absence acknowledged",
+            "absence/",
+            format!("/v1/staff/absences/{abs}/acknowledge"),
+            json!({}),
+        ),
+    ];
+    for (kind, _, path, body) in &events {
+        let r = h.post(path, &staff, body.clone()).await;
+        assert_eq!(r.status, 200, "{kind}: {r:?}");
+    }
+
+    // The canaries are stored on the server (the scan finds them where they belong).
+    let canaries = [
+        "Pushcanary-absence",
+        "Pushcanary-caption",
+        "Pushcanary-subject",
+        "Pushcanary-first",
+        "Pushcanary-log",
+        "Pushcanary-message",
+        "Pushcanary-bsubject",
+        "Pushcanary-broadcast",
+        "Pushcanary-usubject",
+        "Pushcanary-urgent",
+        "Pushcanary-event",
+        "Pushcanary-description",
+    ];
+    let tables = dump_tables(&h.server.db_path());
+    for c in canaries {
+        assert!(tables.contains(c), "{c} not stored on the server");
+    }
+    assert!(contains(
+        &files_bytes(&h.server.files_dir()),
+        "Pushcanary-photo-bytes"
+    ));
+    let mut personal: Vec<String> = canaries.iter().map(|s| s.to_string()).collect();
+    personal.extend(demo::CANARY_STRINGS.iter().map(|s| s.to_string()));
+    personal.extend(
+        [
+            "Pushcanary-photo-bytes",
+            "Emma",
+            "Jakob",
+            "Nordmann",
+            "Kari",
+            "Randi",
+            "Solberg",
+            demo::GUARDIAN_EMAIL,
+            demo::GUARDIAN_PHONE,
+            demo::STAFF_EMAIL,
+            demo::KINDERGARTEN_NAME,
+            emma,
+            jakob,
+            demo::GUARDIAN_ID,
+            demo::STAFF_ID,
+        ]
+        .map(str::to_owned),
+    );
+
+    // Every kind reached both providers, and no payload carries anything personal.
+    let pushes = h.server.sent_pushes();
+    for (_, token) in [("fcm", "kari-fcm"), ("apns", "kari-apns")] {
+        let hints: Vec<String> = payloads(&h, token)
+            .iter()
+            .map(|p| {
+                p.pointer("/message/data/hint")
+                    .or(p.get("hint"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        for prefix in [
+            "photo/",
+            "message/",
+            "log_entry/",
+            "calendar_event/",
+            "absence/",
+        ] {
+            assert!(
+                hints.iter().any(|h| h.starts_with(prefix)),
+                "{token}: no {prefix} push in {hints:?}"
+            );
+        }
+        // The thread start, the message, two broadcasts: one push each.
+        assert_eq!(
+            hints.iter().filter(|h| h.starts_with("message/")).count(),
+            4,
+            "{token}: {hints:?}"
+        );
+        assert_eq!(hints.len(), 8, "{token}: {hints:?}");
+    }
+    for p in pushes
+        .iter()
+        .filter(|p| p.token == "kari-fcm" || p.token == "kari-apns")
+    {
+        let text = String::from_utf8_lossy(&p.payload);
+        for s in &personal {
+            assert!(
+                !contains(&p.payload, s),
+                "push payload carries {s:?}: {text}"
+            );
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! Retention with a controlled clock: the IP access log after 14 days, push registrations
+//! Retention with a controlled clock: the IP access log after 14 days (by hand and by the
+//! server's own schedule), push registrations
 //! unseen for 60 days, expired codes and tokens, and a kindergarten's data one calendar month
 //! after its contract ended.
 
@@ -54,6 +55,62 @@ async fn ip_log_entries_older_than_14_days_are_purged() {
         count(&db, "SELECT COUNT(*) FROM access_log"),
         1,
         "only the fresh request is left"
+    );
+}
+
+/// Waits (up to 10 s of real time) until `f` holds.
+async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
+
+#[tokio::test]
+async fn the_scheduled_job_deletes_ip_log_rows_older_than_14_days() {
+    // The server's own schedule, every 50 ms of real time, on a clock the test moves.
+    let (mut cfg, dir, clock) = manual_config();
+    cfg.maintenance_every = Some(Duration::from_millis(50));
+    let h = start_with(cfg, dir).await;
+    let db = h.server.db_path();
+    let kari = h.guardian().await;
+    assert_eq!(h.get("/v1/sync?limit=1", &kari).await.status, 200);
+    let ip_rows = "SELECT COUNT(*) FROM access_log WHERE ip = '127.0.0.1'";
+    let old = count(&db, ip_rows);
+    assert!(old >= 3, "requests are logged with the client IP");
+    assert!(count(&db, "SELECT COUNT(*) FROM rate_events") >= 1);
+
+    // 13 days on, the job has run (it dropped the day-old rate events) and kept the IP log.
+    clock.advance(Duration::from_secs(13 * 86_400));
+    assert!(
+        eventually(|| count(&db, "SELECT COUNT(*) FROM rate_events") == 0).await,
+        "the scheduled job did not run"
+    );
+    assert_eq!(count(&db, ip_rows), old, "13 days: kept");
+    assert_eq!(
+        h.call(Method::GET, "/v1/openapi.json", None, None, None)
+            .await
+            .status,
+        200
+    );
+
+    // 14 days and a minute after the first requests, the job deletes them on its own; the
+    // request of day 13 stays.
+    clock.advance(Duration::from_secs(86_400 + 60));
+    assert!(
+        eventually(|| count(&db, ip_rows) == 1).await,
+        "IP log rows older than 14 days are still there: {}",
+        count(&db, ip_rows)
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM access_log WHERE route = '/v1/openapi.json'"
+        ),
+        1
     );
 }
 

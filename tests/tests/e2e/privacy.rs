@@ -112,13 +112,9 @@ async fn export_holds_everything() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One test for both rights: they rest on the same export.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn right_of_access_is_the_export() -> anyhow::Result<()> {
-    export_holds_everything().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn right_to_portability_is_the_machine_readable_export() -> anyhow::Result<()> {
+async fn rights_of_access_and_portability_are_the_machine_readable_export() -> anyhow::Result<()> {
     export_holds_everything().await
 }
 

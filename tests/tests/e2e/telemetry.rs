@@ -1,8 +1,10 @@
 //! Anonymous telemetry against a real server: two installs with different accounts and the
-//! same usage send reports that are byte-identical apart from the nonce; every byte POSTed to
-//! the collector (captured by a stand-in collector: request line, headers and body) is free of
-//! personal data and identifiers; the collector keeps only counters; opting out deletes what
-//! is pending; wiping local data deletes the counter file.
+//! same usage send reports that are byte-identical apart from the nonce; the report reaches the
+//! real collector through a recording proxy, alone on its own connection, and every byte of it
+//! is free of personal data and identifiers; the collector keeps the counters and nothing else
+//! (no raw report, no access-log row, no log line: nothing joins the report to the device's
+//! authenticated requests by time or address); opting out deletes what is pending; wiping local
+//! data deletes the counter file.
 
 use kidplan_api::model::{AbsenceReason, ConsentKind, ConsentState};
 use kidplan_api::telemetry::{Metric, TELEMETRY_REPORT_BYTES, TelemetryReport};
@@ -87,22 +89,28 @@ async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() ->
     assert!(!a.send_telemetry().await?);
     drop((a, b));
 
-    // The next day both apps open again and send yesterday's report.
-    let mut bodies = Vec::new();
+    // The next day both apps open again and send yesterday's report (through a proxy that
+    // records the bytes that reach the collector).
+    let (proxy, connections) = recording_proxy(&server.base_url()).await?;
+    let mut previews = Vec::new();
     for d in [da.path(), db.path()] {
-        let kp = open_core(
-            d,
-            &server.base_url(),
-            MemorySecretStore::new(),
-            tuning(NEXT_DAY),
-        )?;
-        let preview = kp
-            .telemetry_preview()
-            .ok_or_else(|| anyhow::anyhow!("no report"))?;
+        let kp = open_core(d, &proxy, MemorySecretStore::new(), tuning(NEXT_DAY))?;
+        previews.push(
+            kp.telemetry_preview()
+                .ok_or_else(|| anyhow::anyhow!("no report"))?,
+        );
         assert!(kp.send_telemetry().await?, "due report not sent");
         assert!(!kp.send_telemetry().await?, "sent twice");
-        bodies.push(preview);
     }
+    let bodies: Vec<String> = sent_bytes(&connections)
+        .iter()
+        .filter(|b| contains_bytes(b, b"POST /v1/telemetry HTTP/1.1\r\n"))
+        .filter_map(|b| {
+            let text = String::from_utf8_lossy(b).to_string();
+            text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+        })
+        .collect();
+    assert_eq!(bodies, previews, "each install sent exactly its preview");
     let (ra, rb) = (&bodies[0], &bodies[1]);
     assert_eq!(ra.len(), TELEMETRY_REPORT_BYTES);
     assert_eq!(rb.len(), TELEMETRY_REPORT_BYTES);
@@ -143,67 +151,72 @@ async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() ->
     Ok(())
 }
 
-/// A stand-in collector on 127.0.0.1: records each whole request (head and body) and answers
-/// 202 like the real one.
-async fn capturing_collector() -> anyhow::Result<(String, Arc<std::sync::Mutex<Vec<Vec<u8>>>>)> {
+/// Every connection the device opened through [`recording_proxy`]: the bytes it sent.
+type Connections = Arc<std::sync::Mutex<Vec<Arc<std::sync::Mutex<Vec<u8>>>>>>;
+
+/// A TCP proxy on 127.0.0.1 in front of the real server: the device talks to the server
+/// through it, and it records what the device sent, connection by connection.
+async fn recording_proxy(server: &str) -> anyhow::Result<(String, Connections)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let upstream = server.trim_start_matches("http://").to_owned();
+    let seen: Connections = Arc::default();
     let store = seen.clone();
     tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let store = store.clone();
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                continue;
+            };
+            let record = Arc::new(std::sync::Mutex::new(Vec::new()));
+            if let Ok(mut s) = store.lock() {
+                s.push(record.clone());
+            }
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
-                loop {
-                    let Ok(n) = sock.read(&mut chunk).await else {
-                        return;
-                    };
+                while let Ok(n) = cr.read(&mut chunk).await {
                     if n == 0 {
                         break;
                     }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            break;
-                        }
+                    if let Ok(mut r) = record.lock() {
+                        r.extend_from_slice(&chunk[..n]);
+                    }
+                    if sw.write_all(&chunk[..n]).await.is_err() {
+                        break;
                     }
                 }
-                if let Ok(mut s) = store.lock() {
-                    s.push(buf);
-                }
-                let _ = sock
-                    .write_all(
-                        b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}",
-                    )
-                    .await;
+                let _ = sw.shutdown().await;
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                let _ = cw.shutdown().await;
             });
         }
     });
     Ok((url, seen))
 }
 
+/// The bytes of each recorded connection.
+fn sent_bytes(connections: &Connections) -> Vec<Vec<u8>> {
+    connections
+        .lock()
+        .map(|all| {
+            all.iter()
+                .filter_map(|c| c.lock().ok().map(|b| b.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<()> {
+async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyhow::Result<()> {
+    let logs = capture_logs();
     let (_sdir, server) = temp_server().await?;
+    let (proxy, connections) = recording_proxy(&server.base_url()).await?;
     let cdir = tempfile::tempdir()?;
     let secrets = MemorySecretStore::new();
-    let kp = open_core(
-        cdir.path(),
-        &server.base_url(),
-        secrets.clone(),
-        tuning(Duration::ZERO),
-    )?;
+    let kp = open_core(cdir.path(), &proxy, secrets.clone(), tuning(Duration::ZERO))?;
     // The canary guardian uses the app: every kind of action, a photo, a document, a push,
     // an export.
     let account = login(&kp, &server, demo::CANARY_GUARDIAN_EMAIL).await?;
@@ -230,13 +243,18 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
     })?;
     kp.change_consent(canary_child, ConsentKind::Trips, ConsentState::Denied)?;
     kp.sync().await?;
-    if let Some(p) = kp.photos()?.first() {
-        kp.photo(p.id.clone(), kidplan_core::PhotoSize::Thumb)
-            .await?;
-    }
-    if let Some(d) = kp.documents()?.first() {
-        kp.document(d.id.clone()).await?;
-    }
+    let photo = kp
+        .photos()?
+        .first()
+        .map(|p| p.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("no photo"))?;
+    kp.photo(photo, kidplan_core::PhotoSize::Thumb).await?;
+    let document = kp
+        .documents()?
+        .first()
+        .map(|d| d.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("no document"))?;
+    kp.document(document).await?;
     let _ = kp
         .handle_push(r#"{"v":"1","kind":"sync","hint":"absence/nothing"}"#.into())
         .await?;
@@ -247,17 +265,36 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
     let children = kp.children()?;
     drop(kp);
 
-    // The next day the app sends the report: to a collector that records every byte.
-    let (collector, seen) = capturing_collector().await?;
-    let kp = open_core(cdir.path(), &collector, secrets.clone(), tuning(NEXT_DAY))?;
+    // The next day the app opens and sends yesterday's report to the real collector, through
+    // the proxy that records every byte (seconds after the authenticated requests above).
+    let kp = open_core(cdir.path(), &proxy, secrets.clone(), tuning(NEXT_DAY))?;
     let preview = kp
         .telemetry_preview()
         .ok_or_else(|| anyhow::anyhow!("no report"))?;
+    let rows_before = server_rows(&server)?;
+    let logs_before = logs.bytes().len();
     assert!(kp.send_telemetry().await?);
-    let requests = seen.lock().map_err(|_| anyhow::anyhow!("lock"))?.clone();
-    assert_eq!(requests.len(), 1, "one request");
-    let raw = &requests[0];
+    let rows_after = server_rows(&server)?;
+
+    // The report travelled alone on its own connection, without a token or any id.
+    let sent = sent_bytes(&connections);
+    let carrying: Vec<&Vec<u8>> = sent
+        .iter()
+        .filter(|b| contains_bytes(b, b"POST /v1/telemetry HTTP/1.1\r\n"))
+        .collect();
+    assert_eq!(carrying.len(), 1, "one connection carried the report");
+    let raw = carrying[0];
     let text = String::from_utf8_lossy(raw).to_string();
+    assert_eq!(
+        text.matches(" HTTP/1.1\r\n").count(),
+        1,
+        "the report's connection carried another request: {text}"
+    );
+    assert!(
+        sent.iter()
+            .any(|b| contains_bytes(b, b"GET /v1/sync") && contains_bytes(b, b"authorization")),
+        "the authenticated requests went through the proxy too"
+    );
     let (head, body) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| anyhow::anyhow!("no head"))?;
@@ -311,6 +348,24 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
             canaries.extend(v.split(' ').filter(|s| s.len() >= 8).map(str::to_owned));
         }
     }
+    // The canaries are in what the device sent on its other connections (the scan can find
+    // them), and none is in the report.
+    let others: Vec<u8> = sent
+        .iter()
+        .filter(|b| *b != raw)
+        .flatten()
+        .copied()
+        .collect();
+    for c in [
+        demo::CANARY_CHILD_ID,
+        "Canaryx har feber",
+        "Canaryguardian Wqx",
+    ] {
+        assert!(
+            contains_bytes(&others, c.as_bytes()),
+            "{c} never sent at all"
+        );
+    }
     for c in &canaries {
         assert!(
             !contains_bytes(raw, c.as_bytes()),
@@ -318,34 +373,94 @@ async fn nothing_posted_to_the_collector_identifies_anyone() -> anyhow::Result<(
         );
     }
 
-    // The real collector keeps only counters: its telemetry tables hold no canary either.
+    // The real collector counted it: one report, each counter as sent.
     let conn = server_db(&server)?;
-    let mut stored = String::new();
-    for t in ["telemetry_counters", "telemetry_days"] {
-        let mut st = conn.prepare(&format!("SELECT * FROM {t}"))?;
-        let n = st.column_count();
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            for i in 0..n {
-                if let Ok(s) = r.get::<_, String>(i) {
-                    stored.push_str(&s);
-                    stored.push('\n');
-                }
-            }
-        }
+    let reports: i64 = conn.query_row(
+        "SELECT reports FROM telemetry_days WHERE day = ?1",
+        [report.day.to_string()],
+        |r| r.get(0),
+    )?;
+    assert_eq!(reports, 1);
+    for c in &report.counters {
+        let stored: i64 = conn.query_row(
+            "SELECT count FROM telemetry_counters WHERE day = ?1 AND platform = 'desktop'
+             AND metric = ?2 AND bucket = ?3",
+            [
+                report.day.to_string(),
+                serde_json::to_value(c.metric)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                serde_json::to_value(c.bucket)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ],
+            |r| r.get(0),
+        )?;
+        assert_eq!(stored, i64::from(c.count), "{c:?}");
     }
-    for c in &canaries {
-        assert!(
-            !stored.contains(c.as_str()),
-            "{c:?} stored by the collector"
-        );
-    }
-    let telemetry_ips: i64 = conn.query_row(
-        "SELECT count(*) FROM access_log WHERE route LIKE '/v1/telemetry%' AND ip IS NOT NULL",
+    // Nothing else changed on the server: no access-log row (no IP, no time), no raw report;
+    // only the day's counters. So no record joins the report to the sync just before it.
+    let changed: Vec<&String> = rows_after.symmetric_difference(&rows_before).collect();
+    assert!(!changed.is_empty(), "the collector recorded nothing at all");
+    let elsewhere: Vec<&&String> = changed
+        .iter()
+        .filter(|r| !r.starts_with("telemetry_counters:") && !r.starts_with("telemetry_days:"))
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "the report left other records: {elsewhere:?}"
+    );
+    let telemetry_rows: i64 = conn.query_row(
+        "SELECT count(*) FROM access_log WHERE route = '/v1/telemetry'",
         [],
         |r| r.get(0),
     )?;
-    assert_eq!(telemetry_ips, 0, "the collector's route keeps no IP");
+    assert_eq!(
+        telemetry_rows, 0,
+        "the collector's requests are in the access log"
+    );
+    // The nonce is unique to this report: in the bytes sent, nowhere on the server.
+    assert!(contains_bytes(raw, report.nonce.as_bytes()));
+    let stored: String = rows_after.iter().cloned().collect();
+    assert!(!stored.contains(&report.nonce), "the raw report was kept");
+    for file in [server.db_path(), server.db_path().with_extension("db-wal")] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !contains_bytes(&bytes, report.nonce.as_bytes()),
+            "the nonce is in {}",
+            file.display()
+        );
+    }
+    for c in &canaries {
+        for t in ["telemetry_counters:", "telemetry_days:"] {
+            assert!(
+                !rows_after
+                    .iter()
+                    .any(|r| r.starts_with(t) && r.contains(c.as_str())),
+                "{c:?} stored by the collector"
+            );
+        }
+    }
+    // And no log line of the server's: the sync just before was logged (with its route), the
+    // report was not.
+    let logged = String::from_utf8_lossy(&logs.bytes()).to_string();
+    assert!(
+        logged.contains("route=/v1/sync"),
+        "the server's request log was not captured"
+    );
+    let since = &logged[logs_before.min(logged.len())..];
+    assert!(
+        !since.lines().any(|l| l.contains("route=/v1/telemetry ")),
+        "the report's request was logged: {since}"
+    );
+    assert!(
+        !logged
+            .lines()
+            .any(|l| l.contains("route=/v1/telemetry ") || l.ends_with("route=/v1/telemetry")),
+        "a telemetry request was logged"
+    );
     drop(kp);
     server.stop().await;
     Ok(())

@@ -4,17 +4,25 @@ import java.io.File
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.TimeUnit
 
 /**
  * A real `kidplan-server` child process on 127.0.0.1 with a seeded demo database in its own
  * temporary directory. [stop] kills it; [start] again reuses the same port and data directory
- * (the "server comes back" half of the offline tests).
+ * (the "server comes back" half of the offline tests). [extraArgs] go to `serve` (for example
+ * `--fault-delay /v1/sync=400`, in builds with the `faults` feature); with [logRequests] the
+ * server logs each answered request and [answered] lists their routes, in order.
  */
 class ServerProcess(
     val dataDir: Path = Files.createTempDirectory("kidplan-server-"),
+    private val extraArgs: List<String> = emptyList(),
+    private val logRequests: Boolean = false,
 ) : AutoCloseable {
     private var process: Process? = null
+
+    /** The route of every request the server answered (from its request log), in order. */
+    val answered: MutableList<String> = CopyOnWriteArrayList()
 
     /** `http://127.0.0.1:<port>`, known after the first [start]. */
     lateinit var baseUrl: String
@@ -30,8 +38,10 @@ class ServerProcess(
             "--bind", bind,
             "--data-dir", dataDir.toString(),
             "--seed-demo",
+            *extraArgs.toTypedArray(),
         ).redirectErrorStream(true)
-        pb.environment()["RUST_LOG"] = "warn"
+        pb.environment()["NO_COLOR"] = "1"
+        pb.environment()["RUST_LOG"] = if (logRequests) "warn,kidplan_server::access=info" else "warn"
         val p = pb.start()
         process = p
         val url = CompletableFuture<String>()
@@ -42,6 +52,7 @@ class ServerProcess(
                 for (line in lines) {
                     synchronized(log) { if (log.length < 20_000) log.appendLine(line) }
                     LISTENING.find(line)?.let { url.complete(it.groupValues[1]) }
+                    REQUEST.find(line)?.let { answered.add(it.groupValues[1]) }
                 }
             }
             url.completeExceptionally(IllegalStateException("kidplan-server exited:\n$log"))
@@ -79,6 +90,7 @@ class ServerProcess(
 
     companion object {
         private val LISTENING = Regex("listening on (http://127\\.0\\.0\\.1:\\d+)")
+        private val REQUEST = Regex(" request method=\\S+ route=(\\S+) ")
 
         /** `target/debug/kidplan-server` (built by android/run-jvm-tests), or -Dkidplan.server.bin. */
         val binary: File by lazy {
