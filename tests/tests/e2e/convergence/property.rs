@@ -88,6 +88,7 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         .filter(|(k, _)| k == "thread")
         .map(|(_, id)| id)
         .collect();
+    let mut before = Vec::new();
     for d in views::differences(&cache, &server) {
         let allowed = cache.iter().any(|((kind, id), v)| {
             d.starts_with(&format!("only in the cache: {kind} {id} "))
@@ -98,7 +99,7 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
                             .is_some_and(|t| rejected_threads.contains(&t.to_owned()))))
         });
         if !allowed {
-            out.push(format!("before dismissing: {d}"));
+            before.push(d);
         }
     }
     // The parent dismisses every rejected item; then the views must be equal.
@@ -110,9 +111,13 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         }
     }
     let cache = cached(world)?;
-    for d in views::differences(&cache, &server) {
-        out.push(d);
+    let after = views::differences(&cache, &server);
+    for d in before {
+        if !after.contains(&d) {
+            out.push(format!("before dismissing the rejected items: {d}"));
+        }
     }
+    out.extend(after);
     Ok(out)
 }
 

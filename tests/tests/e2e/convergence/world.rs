@@ -441,13 +441,13 @@ impl World {
         let k = &self.known;
         let emma = demo::GUARDIAN_CHILD_IDS[0];
         let today = Day::today();
-        let (session, method, path, body) = match step {
+        let (who, method, path, body) = match step {
             Step::Acknowledge { absence } => {
                 let Some(a) = at(&k.absences, *absence) else {
                     return Ok("no absence".into());
                 };
                 let path = paths::fill(paths::STAFF_ABSENCE_ACK, &[("id", &a.id)]);
-                (&self.staff, Method::POST, path, json!({}))
+                (Who::Staff, Method::POST, path, json!({}))
             }
             Step::StaffMessage { thread } => {
                 let Some(t) = at(&k.threads, *thread) else {
@@ -457,7 +457,7 @@ impl World {
                 let body = StaffMessage {
                     body: "Hilsen fra barnehagen".into(),
                 };
-                (&self.staff, Method::POST, path, serde_json::to_value(body)?)
+                (Who::Staff, Method::POST, path, serde_json::to_value(body)?)
             }
             Step::StaffThread { child } => {
                 let Some(c) = at(&k.children, *child) else {
@@ -469,7 +469,7 @@ impl World {
                     body: "Husk regntøy i morgen.".into(),
                 };
                 let v = serde_json::to_value(body)?;
-                (&self.staff, Method::POST, paths::STAFF_THREADS.into(), v)
+                (Who::Staff, Method::POST, paths::STAFF_THREADS.into(), v)
             }
             Step::Broadcast { department, urgent } => {
                 let body = Broadcast {
@@ -481,7 +481,7 @@ impl World {
                     urgent: *urgent,
                 };
                 let v = serde_json::to_value(body)?;
-                (&self.staff, Method::POST, paths::STAFF_BROADCASTS.into(), v)
+                (Who::Staff, Method::POST, paths::STAFF_BROADCASTS.into(), v)
             }
             Step::LogEntry { child } => {
                 let Some(c) = at(&k.children, *child) else {
@@ -493,7 +493,7 @@ impl World {
                     text: "Fin dag i barnehagen".into(),
                 };
                 let v = serde_json::to_value(body)?;
-                (&self.staff, Method::POST, paths::STAFF_LOG_ENTRIES.into(), v)
+                (Who::Staff, Method::POST, paths::STAFF_LOG_ENTRIES.into(), v)
             }
             Step::Attendance { child, check_in } => {
                 let Some(c) = at(&k.children, *child) else {
@@ -506,7 +506,7 @@ impl World {
                     AttendanceAction::CheckOut
                 };
                 let v = serde_json::to_value(RecordAttendance { action })?;
-                (&self.staff, Method::POST, path, v)
+                (Who::Staff, Method::POST, path, v)
             }
             Step::Erase { person } => {
                 let Some((kind, id)) = at(&k.erasable, *person) else {
@@ -518,7 +518,7 @@ impl World {
                     _ => Person::Staff(id.into()),
                 };
                 let v = serde_json::to_value(EraseRequest { person })?;
-                (&self.staff, Method::POST, paths::STAFF_ERASURES.into(), v)
+                (Who::Staff, Method::POST, paths::STAFF_ERASURES.into(), v)
             }
             Step::CoReportAbsence { from, days } => {
                 let first = today.plus_days(*from);
@@ -536,7 +536,7 @@ impl World {
                     child: emma.to_owned(),
                 });
                 let v = serde_json::to_value(body)?;
-                (&self.coguardian, Method::POST, paths::ABSENCES.into(), v)
+                (Who::CoGuardian, Method::POST, paths::ABSENCES.into(), v)
             }
             Step::CoEditAbsence {
                 absence,
@@ -554,14 +554,14 @@ impl World {
                     note: Some("Endret av den andre forelderen".into()),
                 };
                 let path = paths::fill(paths::ABSENCE, &[("id", &a.id)]);
-                (&self.coguardian, Method::PUT, path, serde_json::to_value(body)?)
+                (Who::CoGuardian, Method::PUT, path, serde_json::to_value(body)?)
             }
             Step::CoWithdrawAbsence { absence } => {
                 let Some(a) = at(&k.absences, *absence) else {
                     return Ok("no absence".into());
                 };
                 let path = paths::fill(paths::ABSENCE, &[("id", &a.id)]);
-                (&self.coguardian, Method::DELETE, path, Value::Null)
+                (Who::CoGuardian, Method::DELETE, path, Value::Null)
             }
             Step::CoChangeConsent { kind, granted } => {
                 let kind = at(&CONSENTS, *kind).unwrap_or(ConsentKind::Trips);
@@ -576,7 +576,7 @@ impl World {
                     ConsentState::Denied
                 };
                 let v = serde_json::to_value(ChangeConsent { state })?;
-                (&self.coguardian, Method::PUT, path, v)
+                (Who::CoGuardian, Method::PUT, path, v)
             }
             Step::CoSendMessage { thread } => {
                 let Some(t) = at(&k.threads, *thread) else {
@@ -587,14 +587,22 @@ impl World {
                     body: "Hilsen fra pappa".into(),
                 };
                 let path = paths::fill(paths::THREAD_MESSAGES, &[("id", &t.id)]);
-                (&self.coguardian, Method::POST, path, serde_json::to_value(body)?)
+                (Who::CoGuardian, Method::POST, path, serde_json::to_value(body)?)
             }
             _ => return Ok("not an action of others".into()),
+        };
+        let (session, who) = match who {
+            Who::Staff => (&self.staff, "staff"),
+            Who::CoGuardian => (&self.coguardian, "co-guardian"),
+        };
+        let what = match step {
+            Step::Erase { .. } => format!("{who} {method} {path} {body}"),
+            _ => format!("{who} {method} {path}"),
         };
         let body = (!body.is_null()).then_some(&body);
         let (status, answer) = match session.send(method, &path, body).await {
             Ok(r) => r,
-            Err(e) => return Ok(format!("request failed: {e}")),
+            Err(e) => return Ok(format!("{what}: request failed: {e}")),
         };
         if status == 200 {
             // A thread staff started is one more thread the case knows of.
@@ -610,12 +618,18 @@ impl World {
                     child,
                 });
             }
-            Ok("200".into())
+            Ok(format!("{what}: 200"))
         } else {
             let code = answer.get("code").and_then(Value::as_str).unwrap_or("");
-            Ok(format!("{status} {code}"))
+            Ok(format!("{what}: {status} {code}"))
         }
     }
+}
+
+/// Who acts over raw HTTP.
+enum Who {
+    Staff,
+    CoGuardian,
 }
 
 fn is_parent(step: &Step) -> bool {
