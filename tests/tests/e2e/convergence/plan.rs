@@ -84,6 +84,8 @@ pub enum Step {
     StaffThread { child: u32 },
     Broadcast { department: Option<u32>, urgent: bool },
     LogEntry { child: u32 },
+    /// A photo tagging some of the parent's children (and maybe another family's child).
+    StaffPhoto { tags: u32 },
     Attendance { child: u32, check_in: bool },
     /// Erases a person the parent sees (never the acting staff member or the parent).
     Erase { person: u32 },
@@ -149,6 +151,7 @@ const WEIGHTS: &[(u32, fn(&mut Rng) -> Step)] = &[
         urgent: r.chance(20),
     }),
     (2, |r| Step::LogEntry { child: r.pick() }),
+    (1, |r| Step::StaffPhoto { tags: r.pick() }),
     (2, |r| Step::Attendance {
         child: r.pick(),
         check_in: r.chance(60),

@@ -438,6 +438,9 @@ impl World {
 
     /// Staff or Emma's other guardian, over HTTP.
     async fn others(&mut self, step: &Step) -> anyhow::Result<String> {
+        if let Step::StaffPhoto { tags } = step {
+            return self.staff_photo(*tags).await;
+        }
         let k = &self.known;
         let emma = demo::GUARDIAN_CHILD_IDS[0];
         let today = Day::today();
@@ -623,6 +626,37 @@ impl World {
             let code = answer.get("code").and_then(Value::as_str).unwrap_or("");
             Ok(format!("{what}: {status} {code}"))
         }
+    }
+}
+
+impl World {
+    /// Staff upload a photo of Emma, of Jakob, of both, or of Emma with another family's child.
+    async fn staff_photo(&self, tags: u32) -> anyhow::Result<String> {
+        let [emma, jakob] = demo::GUARDIAN_CHILD_IDS;
+        let children = match tags % 4 {
+            0 => vec![emma],
+            1 => vec![jakob],
+            2 => vec![emma, jakob],
+            _ => vec![emma, demo::CANARY_CHILD_ID],
+        }
+        .join(",");
+        let path = format!("{}?children={children}&caption=Bilde", paths::STAFF_PHOTOS);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.extend(std::iter::repeat_n(7u8, 512));
+        jpeg.extend([0xFF, 0xD9]);
+        let sent = self
+            .staff
+            .http
+            .post(format!("{}{path}", self.staff.base))
+            .bearer_auth(&self.staff.session.access_token)
+            .header(reqwest::header::CONTENT_TYPE, "image/jpeg")
+            .body(jpeg)
+            .send()
+            .await;
+        Ok(match sent {
+            Ok(r) => format!("staff POST {path}: {}", r.status().as_u16()),
+            Err(e) => format!("staff POST {path}: request failed: {e}"),
+        })
     }
 }
 
