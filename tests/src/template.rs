@@ -1,11 +1,14 @@
 //! A seeded world made once per test binary and copied for each test: the demo kindergarten's
 //! server data (optionally with a shorter child log) and a device logged in as the demo
-//! guardian and synced once. A copy starts in milliseconds, where seeding the demo and the
-//! first sync of a fresh device take most of a second; randomized tests that run hundreds of
-//! cases start each case from a copy.
+//! guardian and synced once, plus raw sessions of whoever else the tests act as (staff, a
+//! co-guardian). A copy starts in milliseconds, where seeding the demo, the first sync of a
+//! fresh device and the logins take most of a second; randomized tests that run hundreds of
+//! cases start each case from a copy. Sessions made for the template live a day, so that a
+//! long run of copies never needs a refresh.
 
-use crate::{Device, fast_tuning, login, open_core};
+use crate::{Device, RawSession, fast_tuning, login, open_core};
 use anyhow::Context;
+use kidplan_api::auth::Session;
 use kidplan_core::{Account, Kidplan, MemorySecretStore, SecretStore, Tuning};
 use kidplan_server::{RunningServer, ServerConfig};
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ pub struct Template {
     device_dir: PathBuf,
     secrets: Vec<(String, String)>,
     account: Account,
+    sessions: Vec<(String, Session)>,
 }
 
 /// Copies a directory tree (regular files and directories).
@@ -34,10 +38,12 @@ pub fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A server configuration over `dir` without the hourly maintenance task.
+/// A server configuration over `dir` without the hourly maintenance task, whose access
+/// tokens live a day.
 fn quiet_config(dir: &Path) -> ServerConfig {
     let mut cfg = ServerConfig::new(dir);
     cfg.maintenance_every = None;
+    cfg.access_token_ttl_s = 86_400;
     cfg
 }
 
@@ -65,8 +71,13 @@ fn seed(dir: &Path, log_days: Option<u32>) -> anyhow::Result<()> {
 
 impl Template {
     /// Makes the template under `root` (replaced if it exists): seeds the server data, then
-    /// logs a device in as the demo guardian and syncs it once against a server on that data.
-    pub async fn create(root: &Path, log_days: Option<u32>) -> anyhow::Result<Template> {
+    /// logs a device in as the demo guardian and syncs it once against a server on that data,
+    /// and logs in each of `others` (contacts of staff or guardians) over raw HTTP.
+    pub async fn create(
+        root: &Path,
+        log_days: Option<u32>,
+        others: &[&str],
+    ) -> anyhow::Result<Template> {
         let _ = std::fs::remove_dir_all(root);
         let server_dir = root.join("server");
         let device_dir = root.join("device");
@@ -88,6 +99,11 @@ impl Template {
             kp.sync().await?;
             account
         };
+        let mut sessions = Vec::new();
+        for contact in others {
+            let raw = RawSession::login(&server, contact).await?;
+            sessions.push(((*contact).to_owned(), raw.session));
+        }
         server.stop().await;
         let secrets = secrets
             .keys()
@@ -103,12 +119,25 @@ impl Template {
             device_dir,
             secrets,
             account,
+            sessions,
         })
     }
 
     /// The account of the template's device.
     pub fn account(&self) -> &Account {
         &self.account
+    }
+
+    /// The raw session of `contact` made with the template (valid on every copy).
+    pub fn session(&self, contact: &str, server: &RunningServer) -> Option<RawSession> {
+        self.sessions
+            .iter()
+            .find(|(c, _)| c == contact)
+            .map(|(_, s)| RawSession {
+                http: reqwest::Client::new(),
+                base: server.base_url(),
+                session: s.clone(),
+            })
     }
 
     /// A fresh copy: a server on a copy of the data (new port) and the device's core on a

@@ -19,6 +19,7 @@ mod world;
 use kidplan_api::Day;
 use kidplan_api::model::AbsenceStatus;
 use kidplan_core::{OutboxKind, OutboxStatus, Tuning};
+use kidplan_server::demo;
 use kidplan_tests::fast_tuning;
 use kidplan_tests::template::Template;
 use plan::Step;
@@ -41,7 +42,8 @@ async fn template() -> anyhow::Result<&'static Template> {
     TEMPLATE
         .get_or_try_init(|| async {
             let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kidplan-convergence-template");
-            Template::create(&root, Some(LOG_DAYS)).await
+            let others = [demo::STAFF_EMAIL, demo::CANARY_GUARDIAN_EMAIL];
+            Template::create(&root, Some(LOG_DAYS), &others).await
         })
         .await
 }
@@ -247,7 +249,7 @@ fn newest_absence(world: &World) -> u32 {
 async fn absence_edit_refused_after_acknowledge_shows_the_server_truth() -> anyhow::Result<()> {
     let template = template().await?;
     let mut w = World::start(template, tuning()).await?;
-    let emma = kidplan_server::demo::GUARDIAN_CHILD_IDS[0];
+    let emma = demo::GUARDIAN_CHILD_IDS[0];
     // The parent reports Emma sick in 5 days; it is sent.
     w.run(
         0,
@@ -297,7 +299,7 @@ async fn absence_edit_refused_after_acknowledge_shows_the_server_truth() -> anyh
     );
     assert_eq!(
         shown.absence.acknowledged_by.as_ref().map(|s| s.as_str()),
-        Some(kidplan_server::demo::STAFF_ID)
+        Some(demo::STAFF_ID)
     );
     let edit = kp
         .outbox()?
@@ -325,7 +327,7 @@ async fn absence_edit_refused_after_acknowledge_shows_the_server_truth() -> anyh
 async fn pending_actions_on_what_the_server_deleted_end_rejected_and_gone() -> anyhow::Result<()> {
     let template = template().await?;
     let mut w = World::start(template, tuning()).await?;
-    let jakob = kidplan_server::demo::GUARDIAN_CHILD_IDS[1];
+    let jakob = demo::GUARDIAN_CHILD_IDS[1];
     // Two absences of Jakob, sent.
     for (i, from) in [(0, 3), (1, 8)] {
         w.run(

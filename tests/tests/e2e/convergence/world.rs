@@ -110,8 +110,14 @@ impl World {
     /// A new world from the template.
     pub async fn start(template: &Template, tuning: Tuning) -> anyhow::Result<World> {
         let (device, server, kp) = template.start(tuning.clone()).await?;
-        let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
-        let coguardian = RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
+        let staff = match template.session(demo::STAFF_EMAIL, &server) {
+            Some(s) => s,
+            None => RawSession::login(&server, demo::STAFF_EMAIL).await?,
+        };
+        let coguardian = match template.session(demo::CANARY_GUARDIAN_EMAIL, &server) {
+            Some(s) => s,
+            None => RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?,
+        };
         let known = Self::what_is_known(&server, &kp)?;
         Ok(World {
             device,
@@ -200,9 +206,17 @@ impl World {
     }
 
     /// Stops the server and the core (the end of a case).
-    pub async fn stop(mut self) {
-        self.kp = None;
-        if let Some(s) = self.server.take() {
+    pub async fn stop(self) {
+        let World {
+            server,
+            kp,
+            staff,
+            coguardian,
+            ..
+        } = self;
+        // Clients first, so that the server finds no open connection to wait for.
+        drop((kp, staff, coguardian));
+        if let Some(s) = server {
             s.stop().await;
         }
     }
