@@ -5,8 +5,8 @@
 //! the issue: an edit refused after staff acknowledged the absence, and a pending action on
 //! something the server has since deleted.
 //!
-//! Cases: `CONVERGENCE_CASES` (default 500), seeds derived from `CONVERGENCE_BASE` (default
-//! fixed, so CI is reproducible). `CONVERGENCE_SURVEY=1` runs every case without stopping or
+//! Cases: `CONVERGENCE_CASES` (default 500), `CONVERGENCE_JOBS` at a time (default 2), seeds
+//! derived from `CONVERGENCE_BASE` (default fixed, so CI is reproducible). `CONVERGENCE_SURVEY=1` runs every case without stopping or
 //! shrinking and lists each failure (to see how many cases fail, and how). A failing case is shrunk (steps removed while it still
 //! fails, at most `CONVERGENCE_SHRINK_TRIALS` runs) and printed with its seed and the steps
 //! kept; `CONVERGENCE_SEED=<seed> [CONVERGENCE_KEEP=<i,j,...>] cargo test -p kidplan-tests
@@ -22,6 +22,7 @@ use kidplan_core::{OutboxKind, OutboxStatus, Tuning};
 use kidplan_server::demo;
 use kidplan_tests::fast_tuning;
 use kidplan_tests::template::Template;
+use futures::StreamExt;
 use plan::Step;
 use std::io::Write;
 use std::path::Path;
@@ -34,6 +35,7 @@ const LOG_DAYS: u32 = 14;
 const DEFAULT_CASES: u64 = 500;
 const DEFAULT_BASE: u64 = 0x6b69_6470_6c61_6e09;
 const DEFAULT_SHRINK_TRIALS: usize = 300;
+const DEFAULT_JOBS: u64 = 2;
 
 static TEMPLATE: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
 
@@ -191,13 +193,25 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
         .map(|n| n as usize)
         .unwrap_or(DEFAULT_SHRINK_TRIALS);
     let survey = std::env::var_os("CONVERGENCE_SURVEY").is_some();
+    let jobs = env_u64("CONVERGENCE_JOBS").unwrap_or(DEFAULT_JOBS).max(1) as usize;
+    // Cases run `jobs` at a time (each has its own server and device; a case mostly waits on
+    // the disk and the network), their results taken in order.
+    let mut results = futures::stream::iter(0..cases)
+        .map(|index| async move {
+            let seed = plan::case_seed(base, index);
+            let steps = steps_of(seed, None);
+            let outcome = run_case(template, &steps).await;
+            (index, seed, steps.len(), outcome)
+        })
+        .buffered(jobs);
     let mut steps_run = 0;
     let mut failed = Vec::new();
-    for index in 0..cases {
-        let seed = plan::case_seed(base, index);
-        let steps = steps_of(seed, None);
-        steps_run += steps.len();
-        let outcome = run_case(template, &steps).await?;
+    while let Some((index, seed, len, outcome)) = results.next().await {
+        steps_run += len;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => anyhow::bail!("convergence: case {index} (seed {seed}) could not run: {e:#}"),
+        };
         if outcome.violations.is_empty() {
             continue;
         }
@@ -209,16 +223,15 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
             failed.push(seed);
             continue;
         }
+        drop(results);
         say(&format!(
-            "convergence: case {index} (seed {seed}, {} steps) failed; shrinking...\n{}",
-            steps.len(),
+            "convergence: case {index} (seed {seed}, {len} steps) failed; shrinking...\n{}",
             report(seed, None, &outcome)
         ));
-        let all: Vec<usize> = (0..steps.len()).collect();
+        let all: Vec<usize> = (0..len).collect();
         let (kept, shrunk, trials) = shrink(template, seed, all, outcome, max_trials).await;
         let text = format!(
-            "convergence: case {index} of {cases} failed (seed {seed}); shrunk from {} to {} steps in {trials} runs\n{}",
-            steps.len(),
+            "convergence: case {index} of {cases} failed (seed {seed}); shrunk from {len} to {} steps in {trials} runs\n{}",
             kept.len(),
             report(seed, Some(&kept), &shrunk)
         );
