@@ -142,7 +142,10 @@ impl Template {
 
     /// A fresh copy: a server on a copy of the data (new port) and the device's core on a
     /// copy of its directory and secrets, logged in and synced as when the template was made.
-    pub async fn start(&self, tuning: Tuning) -> anyhow::Result<(Device, RunningServer, Arc<Kidplan>)> {
+    pub async fn start(
+        &self,
+        tuning: Tuning,
+    ) -> anyhow::Result<(Device, RunningServer, Arc<Kidplan>)> {
         let server_dir = tempfile::tempdir()?;
         let dir = tempfile::tempdir()?;
         copy_dir(&self.server_dir, server_dir.path()).context("copying the server data")?;

@@ -102,7 +102,8 @@ fn field_diff(have: &Value, want: &Value) -> Vec<String> {
             keys.into_iter()
                 .filter(|k| h.get(*k) != w.get(*k))
                 .map(|k| {
-                    let show = |v: Option<&Value>| v.map_or("(absent)".to_owned(), Value::to_string);
+                    let show =
+                        |v: Option<&Value>| v.map_or("(absent)".to_owned(), Value::to_string);
                     format!("{k}: cache {} != server {}", show(h.get(k)), show(w.get(k)))
                 })
                 .collect()

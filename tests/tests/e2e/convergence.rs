@@ -16,13 +16,13 @@ mod plan;
 mod property;
 mod world;
 
+use futures::StreamExt;
 use kidplan_api::Day;
 use kidplan_api::model::AbsenceStatus;
 use kidplan_core::{OutboxKind, OutboxStatus, Tuning};
 use kidplan_server::demo;
 use kidplan_tests::fast_tuning;
 use kidplan_tests::template::Template;
-use futures::StreamExt;
 use plan::Step;
 use std::io::Write;
 use std::path::Path;
@@ -174,11 +174,9 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
     let template = template().await?;
     let made = started.elapsed();
     if let Some(seed) = env_u64("CONVERGENCE_SEED") {
-        let keep: Option<Vec<usize>> = std::env::var("CONVERGENCE_KEEP").ok().map(|k| {
-            k.split(',')
-                .filter_map(|s| s.trim().parse().ok())
-                .collect()
-        });
+        let keep: Option<Vec<usize>> = std::env::var("CONVERGENCE_KEEP")
+            .ok()
+            .map(|k| k.split(',').filter_map(|s| s.trim().parse().ok()).collect());
         let outcome = run_case(template, &steps_of(seed, keep.as_deref())).await?;
         say(&format!(
             "convergence: replayed seed {seed}\n{}",
@@ -306,7 +304,11 @@ async fn absence_edit_refused_after_acknowledge_shows_the_server_truth() -> anyh
         .ok_or_else(|| anyhow::anyhow!("the absence is gone from the device\n{journal}"))?;
     let first = Day::today().plus_days(5);
     assert_eq!(
-        (shown.absence.status, shown.absence.first_day, shown.absence.last_day),
+        (
+            shown.absence.status,
+            shown.absence.first_day,
+            shown.absence.last_day
+        ),
         (AbsenceStatus::Acknowledged, first, first),
         "the device does not show the acknowledged one-day absence\n{journal}"
     );

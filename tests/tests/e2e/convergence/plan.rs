@@ -59,15 +59,43 @@ pub const FAULT_ROUTES: [Option<&str>; 7] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     // --- the parent, through the core: queued in the outbox, sent by a sync ---
-    ReportAbsence { child: u32, from: i64, days: i64, reason: u32 },
-    EditAbsence { absence: u32, from: i64, days: i64, reason: u32 },
-    WithdrawAbsence { absence: u32 },
-    RegisterHoliday { child: u32, from: i64, days: i64 },
-    StartThread { child: Option<u32> },
-    SendMessage { thread: u32 },
-    MarkRead { thread: u32 },
-    ChangeConsent { child: u32, kind: u32, granted: bool },
-    UpdateContact { variant: u32 },
+    ReportAbsence {
+        child: u32,
+        from: i64,
+        days: i64,
+        reason: u32,
+    },
+    EditAbsence {
+        absence: u32,
+        from: i64,
+        days: i64,
+        reason: u32,
+    },
+    WithdrawAbsence {
+        absence: u32,
+    },
+    RegisterHoliday {
+        child: u32,
+        from: i64,
+        days: i64,
+    },
+    StartThread {
+        child: Option<u32>,
+    },
+    SendMessage {
+        thread: u32,
+    },
+    MarkRead {
+        thread: u32,
+    },
+    ChangeConsent {
+        child: u32,
+        kind: u32,
+        granted: bool,
+    },
+    UpdateContact {
+        variant: u32,
+    },
     // --- the device and the network ---
     Sync,
     /// The app is killed and opened again on the same data directory and secret store.
@@ -77,24 +105,60 @@ pub enum Step {
     /// The server starts again on the same address and data.
     GoOnline,
     /// The next `times` requests on a route fail in one of the fault layer's ways.
-    Fault { route: u32, kind: u32, times: u32 },
+    Fault {
+        route: u32,
+        kind: u32,
+        times: u32,
+    },
     // --- staff of the kindergarten, over HTTP ---
-    Acknowledge { absence: u32 },
-    StaffMessage { thread: u32 },
-    StaffThread { child: u32 },
-    Broadcast { department: Option<u32>, urgent: bool },
-    LogEntry { child: u32 },
+    Acknowledge {
+        absence: u32,
+    },
+    StaffMessage {
+        thread: u32,
+    },
+    StaffThread {
+        child: u32,
+    },
+    Broadcast {
+        department: Option<u32>,
+        urgent: bool,
+    },
+    LogEntry {
+        child: u32,
+    },
     /// A photo tagging some of the parent's children (and maybe another family's child).
-    StaffPhoto { tags: u32 },
-    Attendance { child: u32, check_in: bool },
+    StaffPhoto {
+        tags: u32,
+    },
+    Attendance {
+        child: u32,
+        check_in: bool,
+    },
     /// Erases a person the parent sees (never the acting staff member or the parent).
-    Erase { person: u32 },
+    Erase {
+        person: u32,
+    },
     // --- Emma's other guardian, over HTTP ---
-    CoReportAbsence { from: i64, days: i64 },
-    CoEditAbsence { absence: u32, from: i64, days: i64 },
-    CoWithdrawAbsence { absence: u32 },
-    CoChangeConsent { kind: u32, granted: bool },
-    CoSendMessage { thread: u32 },
+    CoReportAbsence {
+        from: i64,
+        days: i64,
+    },
+    CoEditAbsence {
+        absence: u32,
+        from: i64,
+        days: i64,
+    },
+    CoWithdrawAbsence {
+        absence: u32,
+    },
+    CoChangeConsent {
+        kind: u32,
+        granted: bool,
+    },
+    CoSendMessage {
+        thread: u32,
+    },
 }
 
 impl fmt::Display for Step {
@@ -103,8 +167,11 @@ impl fmt::Display for Step {
     }
 }
 
+/// Draws one step of a kind.
+type MakeStep = fn(&mut Rng) -> Step;
+
 /// How often each step is drawn (weights out of their sum).
-const WEIGHTS: &[(u32, fn(&mut Rng) -> Step)] = &[
+const WEIGHTS: &[(u32, MakeStep)] = &[
     (7, |r| Step::ReportAbsence {
         child: r.pick(),
         from: 1 + r.below(40) as i64,

@@ -55,7 +55,12 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
     let mut settled = false;
     for _ in 0..SETTLE_SYNCS {
         let r = kp.sync().await;
-        if r.is_ok() && kp.outbox()?.iter().all(|i| i.status != OutboxStatus::Pending) {
+        if r.is_ok()
+            && kp
+                .outbox()?
+                .iter()
+                .all(|i| i.status != OutboxStatus::Pending)
+        {
             settled = true;
             break;
         }
@@ -228,11 +233,11 @@ fn check_server(world: &World, items: &[Item]) -> anyhow::Result<Vec<String>> {
         }
     }
     let child_exists = |c: &str| -> anyhow::Result<bool> {
-        Ok(db
-            .query_row("SELECT count(*) FROM children WHERE id = ?1", [c], |r| {
+        Ok(
+            db.query_row("SELECT count(*) FROM children WHERE id = ?1", [c], |r| {
                 r.get::<_, i64>(0)
-            })?
-            > 0)
+            })? > 0,
+        )
     };
     for (n, i) in items.iter().enumerate() {
         let child = world.known.queued.get(n).and_then(|q| q.child.clone());
@@ -240,7 +245,9 @@ fn check_server(world: &World, items: &[Item]) -> anyhow::Result<Vec<String>> {
         match i.status.as_str() {
             "sent" => match answer {
                 Some(200) => {}
-                None if child.as_deref().is_some_and(|c| !child_exists(c).unwrap_or(true)) => {}
+                None if child
+                    .as_deref()
+                    .is_some_and(|c| !child_exists(c).unwrap_or(true)) => {}
                 other => out.push(format!(
                     "sent item {} {}: the server's stored answer is {other:?}",
                     i.kind, i.entity_id

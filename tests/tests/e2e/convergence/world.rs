@@ -255,7 +255,12 @@ impl World {
             Step::GoOnline => {
                 let was = self.server.is_some();
                 self.go_online().await?;
-                if was { "already online" } else { "the server is back" }.to_owned()
+                if was {
+                    "already online"
+                } else {
+                    "the server is back"
+                }
+                .to_owned()
             }
             Step::Fault { route, kind, times } => match &self.server {
                 Some(s) => {
@@ -424,7 +429,12 @@ impl World {
                     // The server keeps addresses in lower case.
                     1 => (Some(format!("Kari.E2E{n}@Example.org")), None, None, None),
                     // Another person's address: refused by the server.
-                    2 => (Some(demo::SECOND_GUARDIAN_EMAIL.to_owned()), None, None, None),
+                    2 => (
+                        Some(demo::SECOND_GUARDIAN_EMAIL.to_owned()),
+                        None,
+                        None,
+                        None,
+                    ),
                     // The server keeps phone numbers compact.
                     3 => (None, Some(format!("+47 400 00 {n:03}")), None, None),
                     4 => (
@@ -571,7 +581,12 @@ impl World {
                     note: Some("Endret av den andre forelderen".into()),
                 };
                 let path = paths::fill(paths::ABSENCE, &[("id", &a.id)]);
-                (Who::CoGuardian, Method::PUT, path, serde_json::to_value(body)?)
+                (
+                    Who::CoGuardian,
+                    Method::PUT,
+                    path,
+                    serde_json::to_value(body)?,
+                )
             }
             Step::CoWithdrawAbsence { absence } => {
                 let Some(a) = at(&k.absences, *absence) else {
@@ -604,7 +619,12 @@ impl World {
                     body: "Hilsen fra pappa".into(),
                 };
                 let path = paths::fill(paths::THREAD_MESSAGES, &[("id", &t.id)]);
-                (Who::CoGuardian, Method::POST, path, serde_json::to_value(body)?)
+                (
+                    Who::CoGuardian,
+                    Method::POST,
+                    path,
+                    serde_json::to_value(body)?,
+                )
             }
             _ => return Ok("not an action of others".into()),
         };
