@@ -140,6 +140,13 @@ impl Device {
     }
 }
 
+impl Device {
+    /// The device's encrypted account database, opened with its key (for reading).
+    pub fn db(&self) -> anyhow::Result<rusqlite::Connection> {
+        open_account_db(self.dir.path(), self.account.id.as_str(), &*self.secrets)
+    }
+}
+
 /// The first child in a device's cache.
 pub fn first_child(kp: &Kidplan) -> anyhow::Result<ChildId> {
     kp.children()?

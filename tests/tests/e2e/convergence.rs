@@ -251,6 +251,18 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
     Ok(())
 }
 
+/// Checks the whole property at the end of a named case, then stops its world.
+async fn converges(mut w: World, journal: &str) -> anyhow::Result<()> {
+    let violations = property::check(&mut w).await?;
+    assert!(
+        violations.is_empty(),
+        "{journal}\n{}",
+        violations.join("\n")
+    );
+    w.stop().await;
+    Ok(())
+}
+
 /// The position of the newest absence the world knows of (the one the last report added).
 fn newest_absence(world: &World) -> u32 {
     world.known.absences.len().saturating_sub(1) as u32
@@ -328,14 +340,7 @@ async fn absence_edit_refused_after_acknowledge_shows_the_server_truth() -> anyh
         ),
         other => panic!("the edit ended {other:?}\n{journal}"),
     }
-    let violations = property::check(&mut w).await?;
-    assert!(
-        violations.is_empty(),
-        "{journal}\n{}",
-        violations.join("\n")
-    );
-    w.stop().await;
-    Ok(())
+    converges(w, &journal).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,12 +431,5 @@ async fn pending_actions_on_what_the_server_deleted_end_rejected_and_gone() -> a
         kp.consents(jakob.into())?.is_empty(),
         "consents of the erased child are back on the device\n{journal}"
     );
-    let violations = property::check(&mut w).await?;
-    assert!(
-        violations.is_empty(),
-        "{journal}\n{}",
-        violations.join("\n")
-    );
-    w.stop().await;
-    Ok(())
+    converges(w, &journal).await
 }

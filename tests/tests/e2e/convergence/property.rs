@@ -16,8 +16,8 @@
 use super::world::World;
 use kidplan_api::sync::EntityKind;
 use kidplan_core::{OutboxStatus, SecretStore};
+use kidplan_tests::server_db;
 use kidplan_tests::views::{self, Entities};
-use kidplan_tests::{open_account_db, server_db};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest run of syncs to wait for the outbox to settle (each sync retries every item).
@@ -146,20 +146,12 @@ async fn server_view(world: &World) -> anyhow::Result<Entities> {
 }
 
 fn cached(world: &World) -> anyhow::Result<Entities> {
-    let db = open_account_db(
-        world.device.dir.path(),
-        world.device.account.id.as_str(),
-        &*world.device.secrets,
-    )?;
+    let db = world.device.db()?;
     views::cached_view(&db)
 }
 
 fn outbox_items(world: &World) -> anyhow::Result<Vec<Item>> {
-    let db = open_account_db(
-        world.device.dir.path(),
-        world.device.account.id.as_str(),
-        &*world.device.secrets,
-    )?;
+    let db = world.device.db()?;
     let mut st =
         db.prepare("SELECT idem_key, kind, entity_id, status, reason FROM outbox ORDER BY seq")?;
     let rows = st.query_map([], |r| {
