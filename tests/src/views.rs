@@ -69,26 +69,81 @@ pub fn cached_view(conn: &rusqlite::Connection) -> anyhow::Result<Entities> {
     Ok(out)
 }
 
-/// The differences between a device's cache and the server's view, one line each: entities
-/// missing from the cache, entities only in the cache, and entities that differ (with the
-/// fields that differ). Empty when they are equal.
-pub fn differences(cache: &Entities, server: &Entities) -> Vec<String> {
+/// How a device's cache differs from the server's view for one entity.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Difference {
+    /// The server shows it; the device does not have it.
+    Missing {
+        kind: String,
+        id: String,
+        server: Value,
+    },
+    /// The device has it; the server does not show it to this guardian.
+    Extra {
+        kind: String,
+        id: String,
+        cache: Value,
+    },
+    /// Both have it, with different contents.
+    Differs {
+        kind: String,
+        id: String,
+        cache: Value,
+        server: Value,
+    },
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Difference::Missing { kind, id, server } => {
+                write!(f, "missing from the cache: {kind} {id} {server}")
+            }
+            Difference::Extra { kind, id, cache } => {
+                write!(f, "only in the cache: {kind} {id} {cache}")
+            }
+            Difference::Differs {
+                kind,
+                id,
+                cache,
+                server,
+            } => write!(
+                f,
+                "differs: {kind} {id}: {}",
+                field_diff(cache, server).join("; ")
+            ),
+        }
+    }
+}
+
+/// The differences between a device's cache and the server's view: entities missing from
+/// the cache, entities only in the cache, and entities that differ. Empty when they are equal.
+pub fn differences(cache: &Entities, server: &Entities) -> Vec<Difference> {
     let mut out = Vec::new();
     for ((kind, id), want) in server {
+        let (kind, id) = (kind.clone(), id.clone());
         match cache.get(&(kind.clone(), id.clone())) {
-            None => out.push(format!("missing from the cache: {kind} {id} {want}")),
-            Some(have) if have != want => {
-                out.push(format!(
-                    "differs: {kind} {id}: {}",
-                    field_diff(have, want).join("; ")
-                ));
-            }
+            None => out.push(Difference::Missing {
+                kind,
+                id,
+                server: want.clone(),
+            }),
+            Some(have) if have != want => out.push(Difference::Differs {
+                kind,
+                id,
+                cache: have.clone(),
+                server: want.clone(),
+            }),
             Some(_) => {}
         }
     }
     for ((kind, id), have) in cache {
         if !server.contains_key(&(kind.clone(), id.clone())) {
-            out.push(format!("only in the cache: {kind} {id} {have}"));
+            out.push(Difference::Extra {
+                kind: kind.clone(),
+                id: id.clone(),
+                cache: have.clone(),
+            });
         }
     }
     out

@@ -17,7 +17,7 @@ use super::world::World;
 use kidplan_api::sync::EntityKind;
 use kidplan_core::{OutboxStatus, SecretStore};
 use kidplan_tests::server_db;
-use kidplan_tests::views::{self, Entities};
+use kidplan_tests::views::{self, Difference, Entities};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest run of syncs to wait for the outbox to settle (each sync retries every item).
@@ -95,14 +95,17 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         .collect();
     let mut before = Vec::new();
     for d in views::differences(&cache, &server) {
-        let allowed = cache.iter().any(|((kind, id), v)| {
-            d.starts_with(&format!("only in the cache: {kind} {id} "))
-                && (rejected_creates.contains(&(kind.clone(), id.clone()))
+        let allowed = match &d {
+            Difference::Extra { kind, id, cache } => {
+                rejected_creates.contains(&(kind.clone(), id.clone()))
                     || (kind == "message"
-                        && v.get("thread_id")
+                        && cache
+                            .get("thread_id")
                             .and_then(|t| t.as_str())
-                            .is_some_and(|t| rejected_threads.contains(&t.to_owned()))))
-        });
+                            .is_some_and(|t| rejected_threads.contains(&t.to_owned())))
+            }
+            _ => false,
+        };
         if !allowed {
             before.push(d);
         }
@@ -122,7 +125,7 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
             out.push(format!("before dismissing the rejected items: {d}"));
         }
     }
-    out.extend(after);
+    out.extend(after.iter().map(ToString::to_string));
     Ok(out)
 }
 
