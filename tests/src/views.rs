@@ -93,6 +93,17 @@ pub enum Difference {
     },
 }
 
+impl Difference {
+    /// The kind of the entity that differs.
+    pub fn kind(&self) -> &str {
+        match self {
+            Difference::Missing { kind, .. }
+            | Difference::Extra { kind, .. }
+            | Difference::Differs { kind, .. } => kind,
+        }
+    }
+}
+
 impl std::fmt::Display for Difference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

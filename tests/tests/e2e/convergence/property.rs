@@ -44,8 +44,39 @@ fn created(kind: &str) -> Option<(EntityKind, &'static str)> {
     })
 }
 
+/// One way the property failed.
+#[derive(Debug)]
+pub struct Violation {
+    /// The kind of entity whose cached copy differs from the server's view; `None` for the
+    /// outbox and the server's records.
+    pub entity_kind: Option<String>,
+    pub text: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<String> for Violation {
+    fn from(text: String) -> Self {
+        Violation {
+            entity_kind: None,
+            text,
+        }
+    }
+}
+
+fn differing(d: &Difference, prefix: &str) -> Violation {
+    Violation {
+        entity_kind: Some(d.kind().to_owned()),
+        text: format!("{prefix}{d}"),
+    }
+}
+
 /// Settles the outbox and checks the property; returns the violations (empty: it holds).
-pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
+pub async fn check(world: &mut World) -> anyhow::Result<Vec<Violation>> {
     let mut out = Vec::new();
     world.go_online().await?;
     if let Some(s) = world.server() {
@@ -66,19 +97,26 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         }
     }
     if !settled {
-        out.push(format!(
-            "the outbox did not settle in {SETTLE_SYNCS} syncs: {:?}",
-            kp.outbox()?
-        ));
+        out.push(
+            format!(
+                "the outbox did not settle in {SETTLE_SYNCS} syncs: {:?}",
+                kp.outbox()?
+            )
+            .into(),
+        );
         return Ok(out);
     }
     if let Err(e) = kp.sync().await {
-        out.push(format!("the sync after settling failed: {e:?}"));
+        out.push(format!("the sync after settling failed: {e:?}").into());
         return Ok(out);
     }
     let items = outbox_items(world)?;
-    out.extend(check_outbox(world, &items));
-    out.extend(check_server(world, &items)?);
+    out.extend(check_outbox(world, &items).into_iter().map(Violation::from));
+    out.extend(
+        check_server(world, &items)?
+            .into_iter()
+            .map(Violation::from),
+    );
 
     let server = server_view(world).await?;
     let cache = cached(world)?;
@@ -115,17 +153,17 @@ pub async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         if matches!(item.status, OutboxStatus::Rejected { .. })
             && let Err(e) = kp.dismiss_outbox_item(item.id)
         {
-            out.push(format!("dismissing outbox item {} failed: {e:?}", item.id));
+            out.push(format!("dismissing outbox item {} failed: {e:?}", item.id).into());
         }
     }
     let cache = cached(world)?;
     let after = views::differences(&cache, &server);
     for d in before {
         if !after.contains(&d) {
-            out.push(format!("before dismissing the rejected items: {d}"));
+            out.push(differing(&d, "before dismissing the rejected items: "));
         }
     }
-    out.extend(after.iter().map(ToString::to_string));
+    out.extend(after.iter().map(|d| differing(d, "")));
     Ok(out)
 }
 
