@@ -151,6 +151,30 @@ async fn shrink(
     }
 }
 
+/// Prints a failed case, shrinks it, prints and returns the shortest failing case found.
+async fn shrunk(
+    template: &Template,
+    label: &str,
+    seed: u64,
+    len: usize,
+    outcome: Outcome,
+    max_trials: usize,
+) -> String {
+    say(&format!(
+        "convergence: {label}, {len} steps, failed; shrinking...\n{}",
+        report(seed, None, &outcome)
+    ));
+    let all: Vec<usize> = (0..len).collect();
+    let (kept, shrunk, trials) = shrink(template, seed, all, outcome, max_trials).await;
+    let text = format!(
+        "convergence: {label} failed; shrunk from {len} to {} steps in {trials} runs\n{}",
+        kept.len(),
+        report(seed, Some(&kept), &shrunk)
+    );
+    say(&text);
+    text
+}
+
 fn lines(violations: &[property::Violation], sep: &str) -> String {
     let texts: Vec<&str> = violations.iter().map(|v| v.text.as_str()).collect();
     texts.join(sep)
@@ -178,23 +202,36 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
     let started = Instant::now();
     let template = template().await?;
     let made = started.elapsed();
+    let max_trials = env_u64("CONVERGENCE_SHRINK_TRIALS")
+        .map(|n| n as usize)
+        .unwrap_or(DEFAULT_SHRINK_TRIALS);
     if let Some(seed) = env_u64("CONVERGENCE_SEED") {
         let keep: Option<Vec<usize>> = std::env::var("CONVERGENCE_KEEP")
             .ok()
             .map(|k| k.split(',').filter_map(|s| s.trim().parse().ok()).collect());
-        let outcome = run_case(template, &steps_of(seed, keep.as_deref())).await?;
+        let steps = steps_of(seed, keep.as_deref());
+        let outcome = run_case(template, &steps).await?;
         say(&format!(
             "convergence: replayed seed {seed}\n{}",
             report(seed, keep.as_deref(), &outcome)
         ));
+        if !outcome.violations.is_empty() && keep.is_none() {
+            let text = shrunk(
+                template,
+                &format!("seed {seed}"),
+                seed,
+                steps.len(),
+                outcome,
+                max_trials,
+            )
+            .await;
+            panic!("{text}");
+        }
         assert!(outcome.violations.is_empty(), "the replayed case failed");
         return Ok(());
     }
     let cases = env_u64("CONVERGENCE_CASES").unwrap_or(DEFAULT_CASES);
     let base = env_u64("CONVERGENCE_BASE").unwrap_or(DEFAULT_BASE);
-    let max_trials = env_u64("CONVERGENCE_SHRINK_TRIALS")
-        .map(|n| n as usize)
-        .unwrap_or(DEFAULT_SHRINK_TRIALS);
     let survey = std::env::var_os("CONVERGENCE_SURVEY").is_some();
     let jobs = env_u64("CONVERGENCE_JOBS").unwrap_or(DEFAULT_JOBS).max(1) as usize;
     // Cases run `jobs` at a time (each has its own server and device; a case mostly waits on
@@ -227,18 +264,8 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
             continue;
         }
         drop(results);
-        say(&format!(
-            "convergence: case {index} (seed {seed}, {len} steps) failed; shrinking...\n{}",
-            report(seed, None, &outcome)
-        ));
-        let all: Vec<usize> = (0..len).collect();
-        let (kept, shrunk, trials) = shrink(template, seed, all, outcome, max_trials).await;
-        let text = format!(
-            "convergence: case {index} of {cases} failed (seed {seed}); shrunk from {len} to {} steps in {trials} runs\n{}",
-            kept.len(),
-            report(seed, Some(&kept), &shrunk)
-        );
-        say(&text);
+        let label = format!("case {index} of {cases} (seed {seed})");
+        let text = shrunk(template, &label, seed, len, outcome, max_trials).await;
         panic!("{text}");
     }
     let took = started.elapsed();

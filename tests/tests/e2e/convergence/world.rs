@@ -10,7 +10,9 @@ use kidplan_api::commands::{ChangeConsent, EditAbsence, ReportAbsence, SendMessa
 use kidplan_api::model::*;
 use kidplan_api::staff::*;
 use kidplan_api::{Day, paths};
-use kidplan_core::{Kidplan, Tuning};
+use kidplan_core::{
+    AbsenceChange, AbsenceReport, ContactChange, HolidayRegistration, Kidplan, NewThread, Tuning,
+};
 use kidplan_server::faults::{Fault, FaultKind};
 use kidplan_server::{RunningServer, demo};
 use kidplan_tests::template::Template;
@@ -230,8 +232,8 @@ impl World {
         let outcome = match step {
             Step::Sync => match self.kp()?.sync().await {
                 Ok(r) => format!(
-                    "synced: {} pages, {} applied, {} skipped, {} sent, {} rejected, {} pending",
-                    r.pages, r.applied, r.skipped, r.sent, r.rejected, r.pending
+                    "synced: {} pages, {} applied, {} held back, {} skipped, {} sent, {} rejected, {} pending",
+                    r.pages, r.applied, r.held_back, r.skipped, r.sent, r.rejected, r.pending
                 ),
                 Err(e) => format!("sync failed: {e:?}"),
             },
@@ -304,13 +306,13 @@ impl World {
                     return Ok("no child".into());
                 };
                 let first = today.plus_days(*from);
-                kp.report_absence(
-                    c.clone().into(),
-                    first,
-                    first.plus_days(*days),
-                    at(&REASONS, *reason).unwrap_or(AbsenceReason::Sick),
-                    Some(format!("Melding {from}")),
-                )
+                kp.report_absence(AbsenceReport {
+                    child_id: c.clone().into(),
+                    first_day: first,
+                    last_day: first.plus_days(*days),
+                    reason: at(&REASONS, *reason).unwrap_or(AbsenceReason::Sick),
+                    note: Some(format!("Melding {from}")),
+                })
                 .map(|id| {
                     self.known.absences.push(KnownAbsence {
                         id: id.to_string(),
@@ -331,10 +333,12 @@ impl World {
                 let first = today.plus_days(*from);
                 kp.edit_absence(
                     a.id.clone().into(),
-                    first,
-                    first.plus_days(*days),
-                    at(&REASONS, *reason).unwrap_or(AbsenceReason::Sick),
-                    None,
+                    AbsenceChange {
+                        first_day: first,
+                        last_day: first.plus_days(*days),
+                        reason: at(&REASONS, *reason).unwrap_or(AbsenceReason::Sick),
+                        note: None,
+                    },
                 )
                 .map(|()| queued("edit absence", a.id.clone(), Some(a.child)))
             }
@@ -350,21 +354,21 @@ impl World {
                     return Ok("no child".into());
                 };
                 let first = today.plus_days(*from);
-                kp.register_holiday(
-                    c.clone().into(),
-                    first,
-                    first.plus_days(*days),
-                    Some("Ferie".into()),
-                )
+                kp.register_holiday(HolidayRegistration {
+                    child_id: c.clone().into(),
+                    first_day: first,
+                    last_day: first.plus_days(*days),
+                    note: Some("Ferie".into()),
+                })
                 .map(|id| queued("register holiday", id.to_string(), Some(c)))
             }
             Step::StartThread { child } => {
                 let c = child.and_then(|c| at(&k.children, c));
-                kp.start_thread(
-                    c.clone().map(Into::into),
-                    "Spørsmål".into(),
-                    "Hei! Et spørsmål fra oss.".into(),
-                )
+                kp.start_thread(NewThread {
+                    child_id: c.clone().map(Into::into),
+                    subject: "Spørsmål".into(),
+                    body: "Hei! Et spørsmål fra oss.".into(),
+                })
                 .map(|id| {
                     self.known.threads.push(KnownThread {
                         id: id.to_string(),
@@ -424,7 +428,7 @@ impl World {
             }
             Step::UpdateContact { variant } => {
                 let n = variant % 100;
-                let (email, phone, address, postal) = match variant % 6 {
+                let (email, phone, address, postal_code) = match variant % 6 {
                     0 => (Some(format!("kari.e2e{n}@example.org")), None, None, None),
                     // The server keeps addresses in lower case.
                     1 => (Some(format!("Kari.E2E{n}@Example.org")), None, None, None),
@@ -445,8 +449,13 @@ impl World {
                     ),
                     _ => (None, Some(String::new()), Some(String::new()), None),
                 };
-                kp.update_contact(email, phone, address, postal)
-                    .map(|()| queued("update contact", demo::GUARDIAN_ID.to_owned(), None))
+                kp.update_contact(ContactChange {
+                    email,
+                    phone,
+                    address,
+                    postal_code,
+                })
+                .map(|()| queued("update contact", demo::GUARDIAN_ID.to_owned(), None))
             }
             _ => return Ok("not a parent action".into()),
         };
