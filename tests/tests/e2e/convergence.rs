@@ -269,17 +269,18 @@ async fn convergence_property_holds_for_random_interleavings() -> anyhow::Result
         panic!("{text}");
     }
     let took = started.elapsed();
+    say(&format!(
+        "convergence: {cases} cases ({steps_run} steps) ran in {:.1} s ({:.0} ms per case, {jobs} at a time; the template took {:.1} s); {} failed",
+        took.as_secs_f64(),
+        (took - made).as_secs_f64() * 1000.0 / cases.max(1) as f64,
+        made.as_secs_f64(),
+        failed.len()
+    ));
     assert!(
         failed.is_empty(),
         "convergence: {} of {cases} cases failed, seeds {failed:?}",
         failed.len()
     );
-    say(&format!(
-        "convergence: {cases} cases ({steps_run} steps) held in {:.1} s ({:.0} ms per case; the template took {:.1} s)",
-        took.as_secs_f64(),
-        (took - made).as_secs_f64() * 1000.0 / cases.max(1) as f64,
-        made.as_secs_f64()
-    ));
     Ok(())
 }
 
