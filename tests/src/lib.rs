@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod raw_pages;
+pub mod template;
+pub mod views;
 
 pub use kidplan_server;
 pub use kidplan_server::demo;
@@ -139,6 +141,13 @@ impl Device {
     }
 }
 
+impl Device {
+    /// The device's encrypted account database, opened with its key (for reading).
+    pub fn db(&self) -> anyhow::Result<rusqlite::Connection> {
+        open_account_db(self.dir.path(), self.account.id.as_str(), &*self.secrets)
+    }
+}
+
 /// The first child in a device's cache.
 pub fn first_child(kp: &Kidplan) -> anyhow::Result<ChildId> {
     kp.children()?
@@ -216,6 +225,31 @@ impl RawSession {
             .error_for_status()?
             .json()
             .await?)
+    }
+
+    /// `method path` with an optional JSON body and a fresh `Idempotency-Key`, for calls whose
+    /// refusal is a result: the status and the JSON answer (`Null` when the body is not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.session.access_token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        ))
     }
 
     /// `POST path` with raw bytes (uploads).

@@ -1,6 +1,7 @@
 //! End-to-end tests, one test binary (one link instead of one per file): `kidplan-core` against
 //! a real `kidplan-server` on 127.0.0.1, with real SQLite files.
 
+mod convergence;
 mod crash_loop;
 mod erasure;
 mod faults;
