@@ -34,5 +34,11 @@ pub const MAX_UPLOAD_BODY: usize = 20 * 1024 * 1024;
 /// Header carrying the idempotency key of a command.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
+/// The header on a command's answer (`<before> <after>`, two sync sequence numbers): the sync
+/// feed stood at `before` when the command ran and at `after` once it committed (a replay
+/// repeats the first run's values). The device compares them with the feed sequence of
+/// versions it held back while the command was pending, so the newer one wins.
+pub const FEED_RANGE_HEADER: &str = "Kidplan-Feed-Range";
+
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

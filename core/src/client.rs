@@ -6,7 +6,9 @@
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};
-use kidplan_api::{ApiError, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY};
+use crate::local::outbox::Answer;
+use crate::local::shadow::FeedRange;
+use kidplan_api::{ApiError, FEED_RANGE_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_JSON_BODY};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use std::io::Write;
@@ -212,6 +214,22 @@ impl Client {
         idempotency_key: Option<&str>,
         body: Option<String>,
     ) -> Result<Vec<u8>, HttpError> {
+        self.command(method, path, token, idempotency_key, body)
+            .await
+            .map(|a| a.body)
+    }
+
+    /// Sends a command and returns its answer: the body of a 2xx answer (at most
+    /// [`MAX_JSON_BODY`] bytes) and where the sync feed stood around it
+    /// ([`FEED_RANGE_HEADER`], when the server says).
+    pub async fn command(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Answer, HttpError> {
         let mut rb = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -231,9 +249,14 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok());
+        let feed = resp
+            .headers()
+            .get(FEED_RANGE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(FeedRange::parse);
         let body = read_capped(&mut resp, MAX_JSON_BODY).await;
         if (200..300).contains(&status) {
-            return body;
+            return body.map(|body| Answer { body, feed });
         }
         let api = body
             .ok()

@@ -68,16 +68,16 @@ pub async fn flush(
                 let (path, key) = (&item.path, &item.key);
                 async move {
                     client
-                        .send(method(verb), path, Some(&t), Some(key), body)
+                        .command(method(verb), path, Some(&t), Some(key), body)
                         .await
                 }
             })
             .await;
         match result {
-            Ok(bytes) => {
+            Ok(answer) => {
                 store.write(|tx| {
                     if outbox::is_pending(tx, item.seq)? {
-                        outbox::mark_sent(tx, &item, &bytes, me, fx)?;
+                        outbox::mark_sent(tx, &item, &answer, me, fx)?;
                     }
                     Ok(())
                 })?;

@@ -11,6 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::extract::IdempotencyKey;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kidplan_api::FEED_RANGE_HEADER;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -34,6 +35,8 @@ pub fn fingerprint<T: Serialize>(name: &str, params: &[&str], body: &T) -> Strin
 struct Stored {
     status: u16,
     body: String,
+    /// Where the feed stood before and after the command (see [`FEED_RANGE_HEADER`]).
+    feed: Option<(i64, i64)>,
 }
 
 /// Runs `f` once per (guardian, key) and answers with its result (or the stored one).
@@ -55,16 +58,26 @@ where
         .call(move |conn| {
             let mut tx = conn.transaction()?;
             let stored = opt(tx.query_row(
-                "SELECT fingerprint, status, body FROM idempotency WHERE guardian_id = ?1 AND key = ?2",
+                "SELECT fingerprint, status, body, feed_before, feed_after FROM idempotency
+                 WHERE guardian_id = ?1 AND key = ?2",
                 params![caller.person_id, key.0],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u16>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                },
             ))?;
-            if let Some((fp, status, body)) = stored {
+            if let Some((fp, status, body, before, after)) = stored {
                 if fp != fingerprint {
                     return Err(AppError::conflict("Idempotency-Key already used for another request"));
                 }
-                return Ok(Stored { status, body });
+                return Ok(Stored { status, body, feed: before.zip(after) });
             }
+            let before = crate::feed::current_seq(&tx)?;
             let sp = tx.savepoint()?;
             let mut cmd = Cmd {
                 view: GuardianView::load(&sp, &caller.person_id)?,
@@ -86,20 +99,30 @@ where
                 }
                 Err(e) => return Err(e),
             };
+            let after = crate::feed::current_seq(&tx)?;
             tx.execute(
-                "INSERT INTO idempotency (guardian_id, key, fingerprint, child_id, status, body, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![caller.person_id, key.0, fingerprint, child_id, status, body, now],
+                "INSERT INTO idempotency (guardian_id, key, fingerprint, child_id, status, body, created_at,
+                                          feed_before, feed_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![caller.person_id, key.0, fingerprint, child_id, status, body, now, before, after],
             )?;
             tx.commit()?;
-            Ok(Stored { status, body })
+            Ok(Stored { status, body, feed: Some((before, after)) })
         })
         .await;
     match out {
         Ok(s) => {
             st.queue.after_commit().await;
             let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
-            (status, [(header::CONTENT_TYPE, "application/json")], s.body).into_response()
+            let mut resp =
+                (status, [(header::CONTENT_TYPE, "application/json")], s.body).into_response();
+            if let Some((before, after)) = s.feed
+                && let Ok(name) = header::HeaderName::from_bytes(FEED_RANGE_HEADER.as_bytes())
+                && let Ok(v) = header::HeaderValue::from_str(&format!("{before} {after}"))
+            {
+                resp.headers_mut().insert(name, v);
+            }
+            resp
         }
         Err(e) => e.into_response(),
     }

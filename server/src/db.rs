@@ -15,6 +15,10 @@ const MIGRATIONS: &[&str] = &[
     // Version 3: the durable send queue, reminders, holiday registration deadlines, the
     // guardian's language for e-mail/SMS notices (see `send_queue`, `reminders`, `notices`).
     include_str!("migrations/003_channels.sql"),
+    // Version 4: where the sync feed stood before and after a command ran, replayed with its
+    // answer (see `command`).
+    "ALTER TABLE idempotency ADD COLUMN feed_before INTEGER;
+     ALTER TABLE idempotency ADD COLUMN feed_after INTEGER;",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

@@ -93,6 +93,15 @@ fn scope_of(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<Option<S
     }))
 }
 
+/// The feed's sequence number now: the last change written.
+pub fn current_seq(conn: &Connection) -> AppResult<i64> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap_or(0))
+}
+
 fn next_seq(conn: &Connection) -> AppResult<i64> {
     Ok(conn.query_row(
         "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",

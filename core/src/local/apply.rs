@@ -55,7 +55,7 @@ pub fn apply_page(
         match ch.op {
             ChangeOp::Delete => {
                 if shadow::covered(c, ch.entity, &ch.id)? {
-                    shadow::hold(c, ch.entity, &ch.id, None)?;
+                    shadow::hold(c, ch.entity, &ch.id, None, ch.seq)?;
                     report.held_back += 1;
                     continue;
                 }
@@ -75,7 +75,7 @@ pub fn apply_page(
                 };
                 let (id, data) = cache::id_and_json(&e)?;
                 if shadow::covered(c, ch.entity, &id)? {
-                    shadow::hold(c, ch.entity, &id, Some(&data))?;
+                    shadow::hold(c, ch.entity, &id, Some(&data), ch.seq)?;
                     report.held_back += 1;
                     continue;
                 }

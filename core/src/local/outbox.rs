@@ -10,8 +10,9 @@
 
 use crate::config::Tuning;
 use crate::error::{Error, Result};
-use crate::local::cache::{Effects, kind_named};
+use crate::local::cache::{self, Effects, kind_named};
 use crate::local::shadow;
+use crate::local::shadow::FeedRange;
 use crate::observers::Collection;
 use kidplan_api::Timestamp;
 use kidplan_api::sync::{Entity, EntityKind};
@@ -322,6 +323,16 @@ pub fn backoff_ms(t: &Tuning, attempts: u32) -> i64 {
     half + rand::random_range(0..=half.max(0))
 }
 
+/// A command's 2xx answer: its body, and where the sync feed stood around it (when the server
+/// says).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// The body.
+    pub body: Vec<u8>,
+    /// Where the feed stood before and after the command.
+    pub feed: Option<FeedRange>,
+}
+
 /// A pending item, as the sender needs it.
 #[derive(Clone, Debug)]
 pub struct Due {
@@ -408,14 +419,8 @@ fn covers(c: &Connection, seq: i64) -> Result<Vec<(EntityKind, String)>> {
     Ok(out)
 }
 
-/// Ends an item: its status, then the entities it covered are settled with the server's truth.
-fn finish(
-    c: &Connection,
-    seq: i64,
-    rejected: Option<&str>,
-    me: &str,
-    fx: &mut Effects,
-) -> Result<()> {
+/// Ends an item's row: `Sent`, or `Rejected { reason }`. Returns the entities it covered.
+fn finish(c: &Connection, seq: i64, rejected: Option<&str>) -> Result<Vec<(EntityKind, String)>> {
     let covered = covers(c, seq)?;
     match rejected {
         None => c.execute(
@@ -433,31 +438,47 @@ fn finish(
         }
     };
     c.execute("DELETE FROM outbox_covers WHERE seq = ?1", [seq])?;
-    fx.touch(Collection::Outbox);
-    for (kind, id) in covered {
-        shadow::settle(c, kind, &id, rejected.is_some(), me, fx)?;
-    }
-    Ok(())
+    Ok(covered)
 }
 
-/// The server accepted the item and answered `answer`: the answer, when it is the entity the
-/// item changes, becomes the server's version (shown unless a later action is pending on it).
+/// The server accepted the item. Its answer, when it is the entity the item changes, and the
+/// versions held back meanwhile settle what the item covered (the newer wins, see
+/// `local::shadow`).
 pub fn mark_sent(
     c: &Connection,
     item: &Due,
-    answer: &[u8],
+    answer: &Answer,
     me: &str,
     fx: &mut Effects,
 ) -> Result<()> {
-    finish(c, item.seq, None, me, fx)?;
-    if let Some(kind) = item.response_kind {
-        match serde_json::from_slice::<serde_json::Value>(answer)
+    let mut covered = finish(c, item.seq, None)?;
+    fx.touch(Collection::Outbox);
+    let entity = item.response_kind.and_then(|kind| {
+        match serde_json::from_slice::<serde_json::Value>(&answer.body)
             .ok()
             .map(|v| Entity::decode(kind, &v))
         {
-            Some(Ok(Some(entity))) => shadow::accept(c, &entity, me, fx)?,
-            _ => tracing::warn!(kind = kind.as_str(), "outbox answer does not decode"),
+            Some(Ok(Some(e))) => Some(e),
+            _ => {
+                tracing::warn!(kind = kind.as_str(), "outbox answer does not decode");
+                None
+            }
         }
+    });
+    let answered = match &entity {
+        Some(e) => Some((e.kind(), cache::id_and_json(e)?.0)),
+        None => None,
+    };
+    if let Some(a) = &answered
+        && !covered.contains(a)
+    {
+        covered.push(a.clone());
+    }
+    for (kind, id) in covered {
+        let this = entity
+            .as_ref()
+            .filter(|_| answered.as_ref() == Some(&(kind, id.clone())));
+        shadow::settle_accepted(c, kind, &id, this, answer.feed, me, fx)?;
     }
     Ok(())
 }
@@ -471,5 +492,10 @@ pub fn mark_rejected(
     me: &str,
     fx: &mut Effects,
 ) -> Result<()> {
-    finish(c, item.seq, Some(reason), me, fx)
+    let covered = finish(c, item.seq, Some(reason))?;
+    fx.touch(Collection::Outbox);
+    for (kind, id) in covered {
+        shadow::settle_rejected(c, kind, &id, me, fx)?;
+    }
+    Ok(())
 }

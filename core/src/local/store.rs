@@ -114,6 +114,12 @@ pub const MIGRATIONS: &[&str] = &[
         FROM outbox WHERE status = 'pending' AND undo IS NOT NULL ORDER BY seq;
     UPDATE outbox SET undo = NULL;
     "#,
+    // v6: the feed sequence number of a held server version (NULL: the version the cache held
+    // when the parent acted), so an accepted command's answer and a version held meanwhile can
+    // be told apart by age (see `local::shadow`).
+    r#"
+    ALTER TABLE server_copies ADD COLUMN seq INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

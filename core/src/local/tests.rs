@@ -4,9 +4,9 @@
 use super::actions::{self, Actor};
 use super::apply::{SyncReport, apply_page};
 use super::cache::{self, Effects};
-use super::outbox::{self, Due, OutboxKind, OutboxStatus};
+use super::outbox::{self, Answer, Due, OutboxKind, OutboxStatus};
 use super::reads::{self, LocalState};
-use super::shadow;
+use super::shadow::{self, FeedRange};
 use super::store::{Store, new_key};
 use crate::error::{Error, KidplanError, Result};
 use crate::requests::*;
@@ -219,8 +219,12 @@ fn page(s: &Store, changes: Vec<Change>) -> SyncReport {
 }
 
 fn upsert_change(kind: EntityKind, id: &str, data: serde_json::Value) -> Change {
+    upsert_at(1, kind, id, data)
+}
+
+fn upsert_at(seq: i64, kind: EntityKind, id: &str, data: serde_json::Value) -> Change {
     Change {
-        seq: 1,
+        seq,
         entity: kind,
         id: id.into(),
         op: ChangeOp::Upsert,
@@ -249,11 +253,19 @@ fn reject_first(s: &Store, reason: &str) {
 }
 
 fn accept_first(s: &Store, answer: Option<serde_json::Value>) {
+    accept_first_in(s, answer, None)
+}
+
+/// Accepts the first pending item with `answer`, the feed having stood at `feed` around it.
+fn accept_first_in(s: &Store, answer: Option<serde_json::Value>, feed: Option<(i64, i64)>) {
     let item = pending(s).into_iter().next().expect("a pending item");
-    let bytes = answer
-        .map(|v| v.to_string().into_bytes())
-        .unwrap_or_default();
-    s.write(|tx| outbox::mark_sent(tx, &item, &bytes, ME, &mut Effects::default()))
+    let answer = Answer {
+        body: answer
+            .map(|v| v.to_string().into_bytes())
+            .unwrap_or_default(),
+        feed: feed.map(|(before, after)| FeedRange { before, after }),
+    };
+    s.write(|tx| outbox::mark_sent(tx, &item, &answer, ME, &mut Effects::default()))
         .expect("accept");
 }
 
@@ -604,4 +616,114 @@ fn read_marks_stay_until_the_feed_brings_the_server_s() {
     accept_first(&s, None);
     assert_eq!(unread(&s), 0, "accepted: the read mark stays");
     assert_eq!(held(&s), 0);
+}
+
+// ----- which is newer: the accepted answer or a version held meanwhile -----
+
+#[test]
+fn a_replayed_answer_does_not_hide_what_the_staff_did_after_it() {
+    let (_d, s) = setup();
+    let id = report(&s);
+    // The report reached the server at feed 6, but its answer was lost; the staff then
+    // acknowledged it (feed 10), and a sync held that version back while the report was pending.
+    let acked = server_absence(&id, 2, AbsenceStatus::Acknowledged);
+    page(
+        &s,
+        vec![upsert_at(
+            10,
+            EntityKind::Absence,
+            id.as_str(),
+            serde_json::to_value(&acked).expect("json"),
+        )],
+    );
+    // The retry gets the first run's answer, replayed: older than the held version.
+    let replayed = server_absence(&id, 2, AbsenceStatus::Reported);
+    accept_first_in(
+        &s,
+        Some(serde_json::to_value(&replayed).expect("json")),
+        Some((5, 6)),
+    );
+    assert_eq!(absence(&s, &id).expect("absence").absence, acked);
+    assert_eq!(held(&s), 0);
+}
+
+#[test]
+fn an_answer_newer_than_the_held_version_wins() {
+    let (_d, s) = setup();
+    let id = report(&s);
+    let reported = server_absence(&id, 2, AbsenceStatus::Reported);
+    accept_first(&s, Some(serde_json::to_value(&reported).expect("json")));
+    edit(&s, &id, 4);
+    // A version from before the edit ran (feed 3) is held; the edit's answer (feed 7-8) wins.
+    page(
+        &s,
+        vec![upsert_at(
+            3,
+            EntityKind::Absence,
+            id.as_str(),
+            serde_json::to_value(&reported).expect("json"),
+        )],
+    );
+    let edited = server_absence(&id, 4, AbsenceStatus::Reported);
+    accept_first_in(
+        &s,
+        Some(serde_json::to_value(&edited).expect("json")),
+        Some((7, 8)),
+    );
+    assert_eq!(absence(&s, &id).expect("absence").absence, edited);
+}
+
+#[test]
+fn what_the_answer_does_not_carry_takes_the_version_the_command_made() {
+    let (_d, s) = setup();
+    let t = act(&s, |c, a, fx| {
+        actions::start_thread(
+            c,
+            a,
+            fx,
+            NewThread {
+                child_id: None,
+                subject: "Henting".into(),
+                body: "Bestemor henter".into(),
+            },
+        )
+    })
+    .expect("thread");
+    let mine = reads::messages(&s.conn().expect("c"), &t, None, 10).expect("messages");
+    let mut on_server = mine[0].message.clone();
+    on_server.sent_at = Timestamp(on_server.sent_at.0 + 46);
+    // The thread's answer was lost; a sync brought the first message as the server made it.
+    page(
+        &s,
+        vec![upsert_at(
+            12,
+            EntityKind::Message,
+            on_server.id.as_str(),
+            serde_json::to_value(&on_server).expect("json"),
+        )],
+    );
+    let thread: Thread = cache::get(&s.conn().expect("c"), EntityKind::Thread, t.as_str())
+        .expect("get")
+        .expect("thread");
+    accept_first_in(
+        &s,
+        Some(serde_json::to_value(&thread).expect("json")),
+        Some((10, 12)),
+    );
+    let now = reads::messages(&s.conn().expect("c"), &t, None, 10).expect("messages");
+    assert_eq!(now[0].message, on_server);
+    // A read mark held from before its command ran is older: the parent's view stays.
+    act(&s, |c, a, fx| actions::mark_read(c, a, fx, "t1".into())).expect("read");
+    page(
+        &s,
+        vec![upsert_at(
+            13,
+            EntityKind::Message,
+            "m1",
+            serde_json::to_value(staff_message("m1", 2)).expect("json"),
+        )],
+    );
+    accept_first_in(&s, None, Some((20, 21)));
+    let unread = reads::threads(&s.conn().expect("c")).expect("threads");
+    assert!(unread.iter().all(|t| t.unread_count == 0), "{unread:?}");
 }
