@@ -131,6 +131,16 @@ fn telemetry() {}
     responses((status = 200, body = DayCounters), (status = 400, body = ApiError)))]
 fn telemetry_counters() {}
 
+#[utoipa::path(get, path = "/v1/telemetry/keys/{day}", tag = "telemetry",
+    params(("day" = String, Path, format = Date)),
+    responses((status = 200, body = TokenKey), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+fn telemetry_key() {}
+
+#[utoipa::path(post, path = "/v1/telemetry/tokens", request_body = TokenRequest, tag = "telemetry", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = TokenResponse), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 409, body = ApiError)))]
+fn telemetry_tokens() {}
+
 #[utoipa::path(post, path = "/v1/staff/events", request_body = CreateEvent, tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = CalendarEvent), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 fn staff_create_event() {}
@@ -207,7 +217,7 @@ impl Modify for BearerAuth {
         start_thread, send_message, mark_read, change_consent, update_contact,
         update_notification_preferences, update_reminder_settings, export, list_privacy_requests, create_privacy_request,
         photo_content, document_content, upsert_push_registration, delete_push_registration,
-        telemetry, telemetry_counters, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
+        telemetry, telemetry_counters, telemetry_key, telemetry_tokens, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
         staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence,
         staff_privacy_requests, staff_handle_privacy_request, staff_erase, staff_send_queue,
     ),
@@ -244,6 +254,8 @@ mod tests {
             crate::paths::STAFF_ERASURES,
             crate::paths::PUSH_REGISTRATION,
             crate::paths::TELEMETRY,
+            crate::paths::TELEMETRY_KEY,
+            crate::paths::TELEMETRY_TOKENS,
         ] {
             assert!(doc.paths.paths.contains_key(p), "{p} missing from OpenAPI");
         }

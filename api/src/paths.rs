@@ -24,6 +24,10 @@ pub const DOCUMENT_CONTENT: &str = "/v1/documents/{id}/content";
 pub const PUSH_REGISTRATION: &str = "/v1/push/registrations/{id}";
 pub const TELEMETRY: &str = "/v1/telemetry";
 pub const TELEMETRY_COUNTERS: &str = "/v1/telemetry/counters";
+/// The public key that signs one day's telemetry tokens (no authentication).
+pub const TELEMETRY_KEY: &str = "/v1/telemetry/keys/{day}";
+/// A guardian's blind signature for the day's telemetry token (authenticated, once a day).
+pub const TELEMETRY_TOKENS: &str = "/v1/telemetry/tokens";
 
 pub const STAFF_LOG_ENTRIES: &str = "/v1/staff/log-entries";
 pub const STAFF_THREADS: &str = "/v1/staff/threads";

@@ -86,11 +86,62 @@ pub struct TelemetryReport {
     pub counters: Vec<Counter>,
     /// Random, fresh for each report; makes reports unlinkable, not identifiable.
     pub nonce: String,
+    /// The day's anonymous one-time token: proves the report comes from a real, distinct
+    /// install without saying which (see [`TelemetryToken`]). A report without a valid,
+    /// unspent token for its day is refused.
+    #[serde(default)]
+    pub token: Option<TelemetryToken>,
     /// Spaces that pad the serialised report to [`TELEMETRY_REPORT_BYTES`].
     pub padding: String,
 }
 
-/// Reports a day needs before its counters are published.
+/// An anonymous one-time token (Privacy Pass style, on the RFC 9497 VOPRF with the
+/// ristretto255-SHA512 suite). A logged-in guardian gets one blind evaluation per day; the
+/// server never sees the input it evaluated, so the token it later checks in a report cannot be
+/// linked to the guardian who asked for it. Fields are unpadded base64url.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TelemetryToken {
+    /// The token input: 32 random bytes chosen by the device.
+    #[schema(max_length = 64)]
+    pub input: String,
+    /// The PRF output of the day's key on the input: 64 bytes.
+    #[schema(max_length = 96)]
+    pub output: String,
+}
+
+/// `GET /v1/telemetry/keys/{day}` (no authentication): the public key of the day's token key.
+/// Every device fetches it on the anonymous connection and checks the server's proof against
+/// it, so a server that gave one guardian a key of their own would be caught.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenKey {
+    /// The day the key issues tokens for.
+    pub day: crate::time::Day,
+    /// The public key: a compressed ristretto255 point (32 bytes), unpadded base64url.
+    pub public_key: String,
+}
+
+/// `POST /v1/telemetry/tokens` (a guardian's session, `Idempotency-Key`): the blinded token
+/// input to evaluate for `day`. One per guardian and day; a replay with the same key returns
+/// the same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// The usage day the token is for (the server's day, or one day either side of it).
+    pub day: crate::time::Day,
+    /// The blinded element: 32 bytes, unpadded base64url.
+    #[schema(max_length = 64)]
+    pub blinded_element: String,
+}
+
+/// The answer to a [`TokenRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// The evaluated element: 32 bytes, unpadded base64url.
+    pub evaluated_element: String,
+    /// The proof that the day's published key made it: 64 bytes, unpadded base64url.
+    pub proof: String,
+}
+
+/// Reports, each with a distinct valid token, a day needs before its counters are published.
 pub const MIN_REPORTS_TO_PUBLISH: u32 = 20;
 
 /// Query of `GET /v1/telemetry/counters`.

@@ -66,12 +66,13 @@ pub fn config(server: &str, lang: Lang) -> Config {
     }
 }
 
-/// Timings for a short-lived process: no background sender (commands send explicitly).
+/// Timings for a short-lived process: no background senders (commands send explicitly).
 pub fn tuning() -> Tuning {
     Tuning {
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(20),
         background_flush: false,
+        telemetry_sender_every: None,
         ..Tuning::default()
     }
 }

@@ -114,6 +114,9 @@ fn is_loopback(host: &str) -> bool {
 pub struct Client {
     http: reqwest::Client,
     files: reqwest::Client,
+    /// When the last authenticated request was made (epoch ms; 0: never), so the anonymous
+    /// telemetry report can keep away from them.
+    last_authenticated: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// For the anonymous telemetry report: a fixed `User-Agent` (no app version, no device),
     /// no cookies, no authentication, no other header.
     anonymous: reqwest::Client,
@@ -172,6 +175,7 @@ impl Client {
             files: build(tuning.download_timeout)?,
             anonymous,
             base,
+            last_authenticated: Default::default(),
         })
     }
 
@@ -187,6 +191,45 @@ impl Client {
             .await
             .map_err(|_| HttpError::Network)?;
         no_content(resp).await
+    }
+
+    /// `GET`s `path` with the anonymous client (see [`Client::post_anonymous`]) and decodes it.
+    pub async fn get_anonymous<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
+        let mut resp = self
+            .anonymous
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .map_err(|_| HttpError::Network)?;
+        let status = resp.status().as_u16();
+        let body = read_capped(&mut resp, MAX_JSON_BODY).await?;
+        if !(200..300).contains(&status) {
+            return Err(HttpError::Status {
+                status,
+                api: serde_json::from_slice::<ApiError>(&body).ok(),
+                retry_after_s: None,
+            });
+        }
+        serde_json::from_slice(&body).map_err(|_| HttpError::Decode)
+    }
+
+    /// How long ago the last authenticated request was made (`None`: never, since the core
+    /// opened).
+    pub fn since_authenticated(&self) -> Option<std::time::Duration> {
+        let at = self
+            .last_authenticated
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (at > 0).then(|| {
+            let ago = chrono::Utc::now().timestamp_millis().saturating_sub(at);
+            std::time::Duration::from_millis(ago.max(0) as u64)
+        })
+    }
+
+    fn note_authenticated(&self) {
+        self.last_authenticated.store(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// `DELETE`s a push registration with its secret header (no session needed).
@@ -232,6 +275,7 @@ impl Client {
     ) -> Result<Answer, HttpError> {
         let mut rb = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
+            self.note_authenticated();
             rb = rb.bearer_auth(t);
         }
         if let Some(k) = idempotency_key {
@@ -292,6 +336,7 @@ impl Client {
         dest: &Path,
         max_bytes: u64,
     ) -> Result<u64, HttpError> {
+        self.note_authenticated();
         let mut resp = self
             .files
             .get(format!("{}{}", self.base, path))

@@ -43,6 +43,12 @@ pub struct Tuning {
     /// How far ahead of the wall clock telemetry's clock runs: zero in the apps; tests use it
     /// to let a day end.
     pub telemetry_clock_offset: Duration,
+    /// How long after an authenticated request the anonymous telemetry report waits before it
+    /// may be sent (so time does not join the two).
+    pub telemetry_quiet: Duration,
+    /// The longest wait between two looks for a due telemetry report by the core's own sender
+    /// (each wait is random, up to this); `None`: no background sender (tests).
+    pub telemetry_sender_every: Option<Duration>,
 }
 
 impl Default for Tuning {
@@ -58,6 +64,8 @@ impl Default for Tuning {
             background_flush: true,
             push_sync_timeout: Duration::from_secs(10),
             telemetry_clock_offset: Duration::ZERO,
+            telemetry_quiet: Duration::from_secs(15 * 60),
+            telemetry_sender_every: Some(Duration::from_secs(30 * 60)),
         }
     }
 }

@@ -13,7 +13,7 @@
 //!   file index, push registration state, notification texts); no network, no shared state;
 //! - services, each owning one capability over the network or the platform: [`client`],
 //!   [`auth`], [`accounts`], [`sync`], [`sender`], [`push`], [`files`], [`telemetry`],
-//!   [`privacy`], [`secrets`];
+//!   [`tokens`], [`privacy`], [`secrets`];
 //! - `runtime`, the one module that orchestrates them (shared state, accounts, jobs);
 //! - this file, the facade: the exported methods, each converting the internal
 //!   [`error::Error`] once into the public [`KidplanError`] (and logging it there).
@@ -36,6 +36,7 @@ pub mod secrets;
 pub mod sender;
 pub mod sync;
 pub mod telemetry;
+pub mod tokens;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
@@ -153,6 +154,12 @@ impl Kidplan {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.inner.data_dir
+    }
+
+    /// Drops the day's telemetry counters but keeps its one-time token (tests that compare
+    /// reports start counting from a known point; not exported to the shells).
+    pub fn reset_telemetry_counters(&self) {
+        self.inner.telemetry.reset_counters()
     }
 
     /// A read of the active account's cache (empty without an account).
@@ -566,8 +573,9 @@ impl Kidplan {
         self.inner.telemetry.preview()
     }
 
-    /// Sends the due report, if any, without authentication or any identifying header.
-    /// Returns whether one was sent. `sync()` also does this (best effort).
+    /// Sends the due report, if any, on the anonymous connection (no authentication, no
+    /// identifying header), unless an authenticated request was made within the quiet period;
+    /// returns whether one was sent. The core also does this by itself, at random moments.
     pub async fn send_telemetry(&self) -> Out<bool> {
         let inner = self.inner.clone();
         self.spawn(

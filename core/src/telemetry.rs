@@ -13,6 +13,12 @@
 //!   bytes that would be sent (the day's nonce is drawn when the day starts, so the preview of
 //!   a day is the report that day gives, as long as nothing more is counted).
 //!
+//! - each report carries the day's anonymous one-time token ([`DayToken`], obtained by
+//!   `crate::tokens` while logged in), so the collector counts distinct real installs without
+//!   knowing which; a day without a token gives no report;
+//! - the report is sent at a random moment, when no authenticated request was made for a while
+//!   ([`send_due`] with a quiet period), on the client's anonymous connection.
+//!
 //! The file holds nothing personal, so it lives outside the encrypted per-account stores and
 //! survives account switches. A corrupt file is replaced by a fresh state: counters are not
 //! precious.
@@ -22,7 +28,7 @@ use crate::error::{Error, Result};
 use kidplan_api::paths;
 use kidplan_api::telemetry::{
     Bucket, Counter, Metric, Platform, TELEMETRY_REPORT_BYTES, TELEMETRY_SCHEMA_VERSION,
-    TelemetryReport,
+    TelemetryReport, TelemetryToken, TokenKey,
 };
 use kidplan_api::{Day, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -53,6 +59,45 @@ struct Pending {
     body: String,
     /// Not before this instant.
     due_at: Timestamp,
+    /// The day's token key the report's token was made with (checked again, anonymously,
+    /// before sending); `None`: the report has no token and is not sent.
+    #[serde(default)]
+    public_key: Option<String>,
+}
+
+/// The day's anonymous one-time token as the device obtains it (see `crate::tokens`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayToken {
+    /// The usage day it is for.
+    pub day: Day,
+    /// The token input: 32 random bytes, unpadded base64url.
+    pub input: String,
+    /// The day's public key as fetched on the anonymous connection, unpadded base64url.
+    pub public_key: String,
+    /// How far obtaining it got.
+    pub stage: TokenStage,
+}
+
+/// How far obtaining a day's token got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenStage {
+    /// The blinded input is ready (and may have been sent): a retry sends the same request
+    /// with the same idempotency key.
+    Asked {
+        /// The request's idempotency key.
+        idempotency_key: String,
+        /// The blinded element, unpadded base64url.
+        blinded_element: String,
+        /// The VOPRF client state that unblinds the answer, unpadded base64url.
+        client_state: String,
+    },
+    /// Unblinded and checked against the public key: ready for the day's report.
+    Ready {
+        /// The PRF output, unpadded base64url.
+        output: String,
+    },
+    /// None this day (the server already issued this guardian's, or its proof did not check).
+    Unavailable,
 }
 
 /// What is kept on disk.
@@ -66,6 +111,9 @@ struct State {
     #[serde(default)]
     nonce: Option<String>,
     pending: Option<Pending>,
+    /// The current day's token, while it is obtained and once it is ready.
+    #[serde(default)]
+    token: Option<DayToken>,
 }
 
 /// The install's telemetry counters and pending report.
@@ -121,6 +169,13 @@ impl Telemetry {
         self.save(&s);
     }
 
+    /// Drops the current day's counters, keeping its nonce and token.
+    pub fn reset_counters(&self) {
+        let mut s = self.lock();
+        s.counters.clear();
+        self.save(&s);
+    }
+
     /// Counts one occurrence of `metric`.
     pub fn record(&self, metric: Metric) {
         self.add(metric, Bucket::Count, self.now());
@@ -169,9 +224,13 @@ impl Telemetry {
             return Some(p.body.clone());
         }
         match (s.day, &s.nonce) {
-            (Some(day), Some(nonce)) if !s.counters.is_empty() => {
-                Some(encode_report(day, self.platform, &s.counters, nonce))
-            }
+            (Some(day), Some(nonce)) if !s.counters.is_empty() => Some(encode_report(
+                day,
+                self.platform,
+                &s.counters,
+                nonce,
+                ready_token(&s.token, day).map(|(t, _)| t),
+            )),
             _ => None,
         }
     }
@@ -202,6 +261,12 @@ impl Telemetry {
     /// The report due at `now`, if any: the body to `POST` to the collector. Call
     /// [`Telemetry::mark_sent`] once the collector accepted it.
     pub fn due(&self, now: Timestamp) -> Option<String> {
+        self.due_report(now).map(|(body, _)| body)
+    }
+
+    /// The report due at `now` with the public key its token was made with (`None`: it has no
+    /// token).
+    fn due_report(&self, now: Timestamp) -> Option<(String, Option<String>)> {
         let mut s = self.lock();
         if s.disabled {
             return None;
@@ -212,7 +277,31 @@ impl Telemetry {
         s.pending
             .as_ref()
             .filter(|p| p.due_at <= now)
-            .map(|p| p.body.clone())
+            .map(|p| (p.body.clone(), p.public_key.clone()))
+    }
+
+    /// The current day (telemetry's clock) and its token as far as it got; `None` when
+    /// telemetry is off.
+    pub fn token_today(&self) -> Option<(Day, Option<DayToken>)> {
+        let mut s = self.lock();
+        if s.disabled {
+            return None;
+        }
+        if self.roll(&mut s, self.now()) {
+            self.save(&s);
+        }
+        let day = s.day?;
+        Some((day, s.token.clone().filter(|t| t.day == day)))
+    }
+
+    /// Keeps the current day's token (ignored when the day has moved on or telemetry is off).
+    pub fn store_token(&self, token: DayToken) {
+        let mut s = self.lock();
+        if s.disabled || s.day != Some(token.day) {
+            return;
+        }
+        s.token = Some(token);
+        self.save(&s);
     }
 
     /// Forgets the pending report whose body is `body` (it was sent).
@@ -236,11 +325,20 @@ impl Telemetry {
                     let next_midnight = midnight_after(day);
                     let delay = rand::random_range(0..MAX_SEND_DELAY_MS);
                     let nonce = s.nonce.take().unwrap_or_else(new_nonce);
+                    let token = ready_token(&s.token, day);
                     s.pending = Some(Pending {
-                        body: encode_report(day, self.platform, &s.counters, &nonce),
+                        public_key: token.as_ref().map(|(_, k)| k.clone()),
+                        body: encode_report(
+                            day,
+                            self.platform,
+                            &s.counters,
+                            &nonce,
+                            token.map(|(t, _)| t),
+                        ),
                         due_at: Timestamp(next_midnight + delay),
                     });
                 }
+                s.token = None;
                 s.counters.clear();
                 s.day = Some(today);
                 s.nonce = Some(new_nonce());
@@ -284,14 +382,40 @@ fn new_nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+/// The day's token, if ready, as the report carries it, with the key it was made with.
+fn ready_token(t: &Option<DayToken>, day: Day) -> Option<(TelemetryToken, String)> {
+    match t {
+        Some(DayToken {
+            day: d,
+            input,
+            public_key,
+            stage: TokenStage::Ready { output },
+        }) if *d == day => Some((
+            TelemetryToken {
+                input: input.clone(),
+                output: output.clone(),
+            },
+            public_key.clone(),
+        )),
+        _ => None,
+    }
+}
+
 /// Serialises a report padded with spaces to exactly [`TELEMETRY_REPORT_BYTES`].
-pub fn encode_report(day: Day, platform: Platform, counters: &[Counter], nonce: &str) -> String {
+pub fn encode_report(
+    day: Day,
+    platform: Platform,
+    counters: &[Counter],
+    nonce: &str,
+    token: Option<TelemetryToken>,
+) -> String {
     let mut report = TelemetryReport {
         v: TELEMETRY_SCHEMA_VERSION,
         day,
         platform,
         counters: counters.to_vec(),
         nonce: nonce.to_owned(),
+        token,
         padding: String::new(),
     };
     let unpadded = serde_json::to_string(&report).unwrap_or_default().len();
@@ -307,19 +431,45 @@ pub fn totals(counters: &[Counter]) -> BTreeMap<(Metric, Bucket), u32> {
         .collect()
 }
 
-/// Posts the due report, if any, with the client's anonymous connection (no token, no
-/// identifying header). Returns whether one was sent.
-pub async fn send_due(telemetry: &Telemetry, client: &Client) -> Result<bool> {
-    let Some(body) = telemetry.due_now() else {
+/// Posts the due report, if any, on the client's anonymous connection (no token, no
+/// identifying header), unless an authenticated request was made within `quiet` (then `false`:
+/// the caller tries again later). Before sending, the day's token key is fetched again
+/// anonymously: a report whose token was made with another key (a key of its own for this
+/// guardian would link it) is dropped, as is a report without a token (the collector would not
+/// count it). Returns whether a report was sent.
+pub async fn send_due(telemetry: &Telemetry, client: &Client, quiet: Duration) -> Result<bool> {
+    let Some((body, key)) = telemetry.due_report(telemetry.now()) else {
         return Ok(false);
     };
+    if client.since_authenticated().is_some_and(|t| t < quiet) {
+        return Ok(false);
+    }
+    let Some(key) = key else {
+        tracing::info!("telemetry report without a token dropped");
+        telemetry.mark_sent(&body);
+        return Ok(false);
+    };
+    let day = serde_json::from_str::<TelemetryReport>(&body)
+        .map(|r| r.day)
+        .map_err(|_| Error::Bug("pending telemetry report does not decode"))?;
+    let published: TokenKey = client
+        .get_anonymous(&paths::fill(
+            paths::TELEMETRY_KEY,
+            &[("day", &day.to_string())],
+        ))
+        .await?;
+    if published.public_key != key {
+        tracing::warn!("telemetry token key changed; report dropped");
+        telemetry.mark_sent(&body);
+        return Ok(false);
+    }
     match client.post_anonymous(paths::TELEMETRY, body.clone()).await {
         Ok(()) => {
             telemetry.mark_sent(&body);
             Ok(true)
         }
-        // Refused (a day out of range, a format the server no longer takes): sending it
-        // again would not help.
+        // Refused (a day out of range, a spent token, a format the server no longer takes):
+        // sending it again would not help.
         Err(
             e @ HttpError::Status {
                 status: 400..=499, ..
@@ -432,6 +582,7 @@ mod tests {
                 t.platform,
                 &s.counters,
                 s.nonce.as_deref().expect("nonce"),
+                None,
             )
         };
         let sent = t.due(at("2026-11-25", 7)).expect("due");
@@ -499,7 +650,17 @@ mod tests {
                 })
             })
             .collect();
-        let body = encode_report(Day::today(), Platform::Android, &counters, &new_nonce());
+        let token = TelemetryToken {
+            input: "A".repeat(43),
+            output: "B".repeat(86),
+        };
+        let body = encode_report(
+            Day::today(),
+            Platform::Android,
+            &counters,
+            &new_nonce(),
+            Some(token),
+        );
         assert_eq!(body.len(), TELEMETRY_REPORT_BYTES);
     }
 }

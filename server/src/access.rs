@@ -41,9 +41,10 @@ pub async fn log_request(State(st): State<AppState>, mut req: Request, next: Nex
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "(no route)".to_owned());
-    // A telemetry report leaves no record of its request: no row, no log line. Its IP or
-    // the moment it arrived would let it be joined to the device's authenticated requests.
-    if route == kidplan_api::paths::TELEMETRY {
+    // A telemetry report, and the anonymous fetch of the token key that precedes it, leave no
+    // record of their requests: no row, no log line. Their IP or the moment they arrived
+    // would let the report be joined to the device's authenticated requests.
+    if route == kidplan_api::paths::TELEMETRY || route == kidplan_api::paths::TELEMETRY_KEY {
         return next.run(req).await;
     }
     let ip = req

@@ -5,7 +5,9 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::error;
 use crate::providers::{EmailSender, PushSender, SmsSender};
-use crate::{access, auth, erasure, feed, files, parent, push, reminders, staff, telemetry};
+use crate::{
+    access, auth, erasure, feed, files, parent, push, reminders, staff, telemetry, tokens,
+};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
@@ -86,6 +88,8 @@ fn routes() -> Router<AppState> {
         .route(p::PUSH_REGISTRATION, put(push::upsert).delete(push::delete))
         .route(p::TELEMETRY, post(telemetry::collect))
         .route(p::TELEMETRY_COUNTERS, get(telemetry::counters))
+        .route(p::TELEMETRY_KEY, get(tokens::key))
+        .route(p::TELEMETRY_TOKENS, post(tokens::issue))
         .route(p::STAFF_LOG_ENTRIES, post(staff::log_entry))
         .route(p::STAFF_THREADS, post(staff::start_thread))
         .route(p::STAFF_THREAD_MESSAGES, post(staff::message))

@@ -19,6 +19,13 @@ const MIGRATIONS: &[&str] = &[
     // answer (see `command`).
     "ALTER TABLE idempotency ADD COLUMN feed_before INTEGER;
      ALTER TABLE idempotency ADD COLUMN feed_after INTEGER;",
+    // Version 5: anonymous telemetry tokens (see `tokens`): the day keys, who got the day's
+    // token (until the day after), and the spent tokens' hashes.
+    "CREATE TABLE telemetry_keys (day TEXT PRIMARY KEY, public_key BLOB NOT NULL, secret BLOB);
+     CREATE TABLE telemetry_issued (day TEXT NOT NULL, guardian_id TEXT NOT NULL,
+         PRIMARY KEY (day, guardian_id)) WITHOUT ROWID;
+     CREATE TABLE telemetry_spent (day TEXT NOT NULL, token_hash TEXT NOT NULL,
+         PRIMARY KEY (day, token_hash)) WITHOUT ROWID;",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

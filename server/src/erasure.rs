@@ -271,6 +271,7 @@ impl<'a> Eraser<'a> {
         self.delete("DELETE FROM push_outbox WHERE token IN (SELECT token FROM push_registrations WHERE guardian_id = ?1)", id)?;
         self.delete("DELETE FROM push_registrations WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM idempotency WHERE guardian_id = ?1", id)?;
+        self.delete("DELETE FROM telemetry_issued WHERE guardian_id = ?1", id)?;
         self.forget_login(id, &contacts)?;
         self.purge(
             EntityKind::GuardianChild,

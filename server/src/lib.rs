@@ -36,6 +36,7 @@ pub mod send_queue;
 mod server;
 mod staff;
 mod telemetry;
+mod tokens;
 
 pub use auth::RateLimits;
 pub use clock::Clock;

@@ -69,6 +69,10 @@ fn retention(tx: &Connection, now: i64) -> rusqlite::Result<MaintenanceReport> {
         [before(SESSION_IDLE_DAYS)],
     )?;
     report.other += tx.execute("DELETE FROM rate_events WHERE at < ?1", [before(1)])?;
+    let today = chrono::DateTime::from_timestamp_millis(now)
+        .unwrap_or_default()
+        .date_naive();
+    report.other += crate::tokens::purge(tx, today)?;
     report.other += tx.execute(
         "DELETE FROM idempotency WHERE created_at < ?1",
         [before(IDEMPOTENCY_DAYS)],

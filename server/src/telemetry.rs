@@ -1,7 +1,8 @@
-//! The anonymous telemetry collector: `POST /v1/telemetry` (no authentication) adds a report to
-//! daily counters and forgets it (no raw report, no IP: the access log does not keep the IP of
-//! this route); `GET /v1/telemetry/counters?day=` publishes a day's counters only once at least
-//! 20 reports contributed.
+//! The anonymous telemetry collector: `POST /v1/telemetry` (no authentication) verifies and
+//! spends the report's one-time token (`tokens`), adds the report to daily counters and forgets
+//! it (no raw report, no IP: the access log does not keep the IP of this route);
+//! `GET /v1/telemetry/counters?day=` publishes a day's counters only once at least 20 reports,
+//! each with a distinct valid token, contributed.
 
 use crate::app::AppState;
 use crate::entities::{enum_from, enum_str};
@@ -60,6 +61,7 @@ pub async fn collect(
     validate(&r, st.clock.now().date_naive())?;
     st.db
         .tx(move |tx| {
+            crate::tokens::spend(tx, r.day.0, r.token.as_ref())?;
             let day = r.day.to_string();
             let platform = enum_str(&r.platform);
             tx.execute(

@@ -72,6 +72,9 @@ pub fn fast_tuning() -> Tuning {
         download_timeout: Duration::from_secs(10),
         backoff_base: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
+        // Tests send the telemetry report themselves, right after their syncs.
+        telemetry_quiet: Duration::ZERO,
+        telemetry_sender_every: None,
         ..Tuning::default()
     }
 }

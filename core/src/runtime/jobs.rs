@@ -16,7 +16,7 @@ use crate::local::outbox;
 use crate::local::store::{get_meta, set_meta};
 use crate::privacy::{self, ExportSummary};
 use crate::sync::{self, SyncStatus};
-use crate::{files, push, sender, telemetry};
+use crate::{files, push, sender, telemetry, tokens};
 use kidplan_api::Timestamp;
 use kidplan_api::push::PushProvider;
 use kidplan_api::sync::EntityKind;
@@ -86,8 +86,8 @@ impl Inner {
         if r.is_ok() {
             push::maintain(&self.push_account(&ctx)).await;
             let _ = self.flush_unregisters().await;
-            if let Err(e) = self.send_telemetry().await {
-                tracing::debug!(error = e.code(), "telemetry report not sent");
+            if let Err(e) = tokens::obtain(&self.telemetry, &self.client, &ctx.auth).await {
+                tracing::debug!(error = e.code(), "telemetry token not obtained");
             }
         }
         self.after_network(&ctx, r)
@@ -310,8 +310,28 @@ impl Inner {
         self.after_network(&ctx, r)
     }
 
-    /// Posts the due telemetry report, if any, on the anonymous connection.
+    /// Posts the due telemetry report, if any, on the anonymous connection, away from
+    /// authenticated requests (see `telemetry::send_due`).
     pub(crate) async fn send_telemetry(&self) -> Result<bool> {
-        telemetry::send_due(&self.telemetry, &self.client).await
+        telemetry::send_due(&self.telemetry, &self.client, self.tuning.telemetry_quiet).await
+    }
+
+    /// The core's own telemetry sender: looks for a due report at random moments (each wait
+    /// random, up to `every`) and sends it when no authenticated request was made lately.
+    pub(crate) fn start_telemetry_sender(self: &Arc<Self>, every: Duration) {
+        let inner = Arc::downgrade(self);
+        self.handle.spawn(async move {
+            loop {
+                let max = every.as_millis().max(1) as u64;
+                let wait = Duration::from_millis(rand::random_range(max / 4..=max));
+                tokio::time::sleep(wait).await;
+                let Some(inner) = inner.upgrade() else {
+                    return;
+                };
+                if let Err(e) = inner.send_telemetry().await {
+                    tracing::debug!(error = e.code(), "telemetry report not sent");
+                }
+            }
+        });
     }
 }

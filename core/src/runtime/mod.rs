@@ -86,6 +86,9 @@ pub(crate) fn start(
         status: Mutex::new(SyncStatus::default()),
         telemetry,
     });
+    if let Some(every) = inner.tuning.telemetry_sender_every {
+        inner.start_telemetry_sender(every);
+    }
     // Finish push unregisters left over from an offline logout (best effort).
     if push::pending_unregisters(&*inner.secrets) > 0 {
         let i = inner.clone();

@@ -20,3 +20,4 @@ mod reminders;
 mod retention;
 mod sync;
 mod telemetry;
+mod telemetry_tokens;

@@ -11,21 +11,43 @@ fn report(day: &str, count: u32) -> Value {
            "counters": [{"metric": "app_opened", "bucket": "count", "count": count}, {"metric": "sync_succeeded", "bucket": "under1_s", "count": 1}]})
 }
 
+/// A report carrying a valid one-time token of the day.
+fn with_token(mut r: Value, t: kidplan_api::telemetry::TelemetryToken) -> Value {
+    r["token"] = serde_json::to_value(t).expect("token");
+    r
+}
+
 #[tokio::test]
 async fn counters_are_published_from_20_reports_and_no_report_or_ip_is_kept() {
     let h = start().await;
     let today = day(0);
     let path = format!("/v1/telemetry/counters?day={today}");
+    let mut tokens = Vec::new();
+    for s in crate::telemetry_tokens::twenty_guardians(&h).await {
+        tokens.push(
+            crate::telemetry_tokens::obtain(&h, &s, &new_id())
+                .await
+                .expect("a token"),
+        );
+    }
+    let mut tokens = tokens.into_iter();
     for i in 0..19 {
         let r = h
-            .post_anonymous("/v1/telemetry", report(&today, i + 1))
+            .post_anonymous(
+                "/v1/telemetry",
+                with_token(report(&today, i + 1), tokens.next().expect("token")),
+            )
             .await;
         assert_eq!(r.status, 202, "{r:?}");
     }
     let r = h.call(Method::GET, &path, None, None, None).await;
     assert_eq!(r.body["published"], false);
     assert_eq!(r.body["counters"], json!([]));
-    h.post_anonymous("/v1/telemetry", report(&today, 20)).await;
+    h.post_anonymous(
+        "/v1/telemetry",
+        with_token(report(&today, 20), tokens.next().expect("token")),
+    )
+    .await;
     let r = h.call(Method::GET, &path, None, None, None).await;
     assert_eq!(r.body["published"], true);
     let opened = r.body["counters"]
@@ -48,6 +70,11 @@ async fn counters_are_published_from_20_reports_and_no_report_or_ip_is_kept() {
     };
     assert_eq!(logged("/v1/telemetry/counters"), 2);
     assert_eq!(logged("/v1/telemetry"), 0, "a report's request was logged");
+    assert_eq!(
+        logged("/v1/telemetry/keys/{day}"),
+        0,
+        "an anonymous key fetch was logged"
+    );
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'telemetry%'")
         .expect("prepare")

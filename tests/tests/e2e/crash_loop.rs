@@ -103,6 +103,8 @@ async fn killed_at_random_moments_nothing_is_lost_doubled_or_corrupt() -> anyhow
             FileSecretStore::new(&dir)?,
             fast_tuning(),
         )?;
+        // No telemetry: its daily token is a command too, outside the outbox this test counts.
+        kp.set_telemetry_enabled(false);
         let account = login(&kp, &server, demo::GUARDIAN_EMAIL).await?;
         kp.sync().await?;
         (account, first_child(&kp)?)

@@ -11,3 +11,4 @@ mod push;
 mod secrets_leak;
 mod session;
 mod telemetry;
+mod telemetry_moment;

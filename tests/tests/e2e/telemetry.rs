@@ -40,10 +40,11 @@ async fn same_usage(
         tuning(Duration::ZERO),
     )?;
     login(&kp, server, contact).await?;
+    // The sync also obtains the day's one-time token, which every counted report needs.
     kp.sync().await?;
-    // Sync durations vary between runs: start counting from here.
-    kp.set_telemetry_enabled(false);
-    kp.set_telemetry_enabled(true);
+    // Sync durations vary between runs: start counting from here (dropping only the counters:
+    // switching telemetry off and on would also drop the day's token).
+    kp.reset_telemetry_counters();
     let child = kp
         .children()?
         .into_iter()
@@ -72,9 +73,11 @@ async fn same_usage(
     Ok(kp)
 }
 
+/// A report without what is random per install: the nonce and the one-time token.
 fn strip_nonce(body: &str) -> anyhow::Result<String> {
     let mut v: serde_json::Value = serde_json::from_str(body)?;
     v["nonce"] = serde_json::Value::Null;
+    v["token"] = serde_json::Value::Null;
     Ok(v.to_string())
 }
 
@@ -107,7 +110,9 @@ async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() ->
         .filter(|b| contains_bytes(b, b"POST /v1/telemetry HTTP/1.1\r\n"))
         .filter_map(|b| {
             let text = String::from_utf8_lossy(b).to_string();
-            text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+            // The report's body: after its own head (a fetch of the day's key may precede it).
+            let post = &text[text.find("POST /v1/telemetry HTTP/1.1\r\n")?..];
+            post.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
         })
         .collect();
     assert_eq!(bodies, previews, "each install sent exactly its preview");
@@ -116,6 +121,15 @@ async fn two_installs_with_the_same_usage_send_the_same_bytes_but_the_nonce() ->
     assert_eq!(rb.len(), TELEMETRY_REPORT_BYTES);
     assert_ne!(ra, rb, "the nonces differ");
     assert_eq!(strip_nonce(ra)?, strip_nonce(rb)?);
+    // Each carries its own one-time token, and they share nothing.
+    let (ta, tb): (TelemetryReport, TelemetryReport) =
+        (serde_json::from_str(ra)?, serde_json::from_str(rb)?);
+    let (ta, tb) = (
+        ta.token.ok_or_else(|| anyhow::anyhow!("no token in a"))?,
+        tb.token.ok_or_else(|| anyhow::anyhow!("no token in b"))?,
+    );
+    assert_ne!(ta.input, tb.input);
+    assert_ne!(ta.output, tb.output);
     let r: TelemetryReport = serde_json::from_str(ra)?;
     assert_eq!(r.day, Day::today());
     let metrics: Vec<Metric> = r.counters.iter().map(|c| c.metric).collect();
@@ -284,11 +298,28 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
         .collect();
     assert_eq!(carrying.len(), 1, "one connection carried the report");
     let raw = carrying[0];
-    let text = String::from_utf8_lossy(raw).to_string();
+    let connection = String::from_utf8_lossy(raw).to_string();
+    // On that connection, before the report: only the anonymous fetch of the day's token key
+    // (the same for everyone), to check the report's token was made with the published key.
+    let key_fetch = format!("GET /v1/telemetry/keys/{} HTTP/1.1\r\n", Day::today());
+    let text = match connection.split_once("POST /v1/telemetry HTTP/1.1\r\n") {
+        Some((before, after)) => {
+            assert!(
+                before.is_empty() || before.starts_with(&key_fetch),
+                "the report's connection carried another request: {connection}"
+            );
+            assert!(
+                !before.to_ascii_lowercase().contains("authorization"),
+                "{before}"
+            );
+            format!("POST /v1/telemetry HTTP/1.1\r\n{after}")
+        }
+        None => connection.clone(),
+    };
     assert_eq!(
-        text.matches(" HTTP/1.1\r\n").count(),
-        1,
-        "the report's connection carried another request: {text}"
+        connection.matches(" HTTP/1.1\r\n").count(),
+        1 + usize::from(connection.starts_with(&key_fetch)),
+        "the report's connection carried another request: {connection}"
     );
     assert!(
         sent.iter()
@@ -401,12 +432,21 @@ async fn nothing_posted_to_the_collector_identifies_anyone_or_is_kept() -> anyho
         assert_eq!(stored, i64::from(c.count), "{c:?}");
     }
     // Nothing else changed on the server: no access-log row (no IP, no time), no raw report;
-    // only the day's counters. So no record joins the report to the sync just before it.
+    // only the day's counters and the spent token's hash (no time, no address: it only stops
+    // the token from counting twice). So no record joins the report to the sync just before.
     let changed: Vec<&String> = rows_after.symmetric_difference(&rows_before).collect();
     assert!(!changed.is_empty(), "the collector recorded nothing at all");
+    assert!(
+        changed.iter().any(|r| r.starts_with("telemetry_spent:")),
+        "the report's token was not spent"
+    );
     let elsewhere: Vec<&&String> = changed
         .iter()
-        .filter(|r| !r.starts_with("telemetry_counters:") && !r.starts_with("telemetry_days:"))
+        .filter(|r| {
+            !r.starts_with("telemetry_counters:")
+                && !r.starts_with("telemetry_days:")
+                && !r.starts_with("telemetry_spent:")
+        })
         .collect();
     assert!(
         elsewhere.is_empty(),
