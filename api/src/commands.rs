@@ -40,7 +40,8 @@ pub struct EditAbsence {
     pub last_day: Day,
     /// Why the child is absent; `unknown` is refused.
     pub reason: AbsenceReason,
-    /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note. Replaces the old note.
+    /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
+    /// Replaces the old note.
     pub note: Option<String>,
 }
 
@@ -65,8 +66,8 @@ pub struct RegisterHoliday {
 /// `POST /v1/threads` → [`Thread`]: a new thread with its first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StartThread {
-    /// The new thread's id. Made by the device when the parent acts: 1 to 64 letters, digits, `-` or `_` (a UUID);
-    /// an id already in use is `409`.
+    /// The new thread's id, made by the device when the parent acts: 1 to 64 letters, digits,
+    /// `-` or `_` (a UUID); an id already in use is `409`.
     pub id: ThreadId,
     /// The child the thread is about (one of the guardian's own); `None` for a question to the
     /// kindergarten in general.
@@ -82,8 +83,8 @@ pub struct StartThread {
 /// `POST /v1/threads/{id}/messages` → [`Message`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SendMessage {
-    /// The new message's id. Made by the device when the parent acts: 1 to 64 letters, digits, `-` or `_` (a UUID);
-    /// an id already in use is `409`.
+    /// The new message's id, made by the device when the parent acts: 1 to 64 letters,
+    /// digits, `-` or `_` (a UUID); an id already in use is `409`.
     pub id: MessageId,
     /// The text, not blank, at most [`MAX_TEXT_CHARS`] characters. A broadcast cannot be
     /// answered (`409`).

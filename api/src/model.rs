@@ -404,7 +404,7 @@ pub struct Document {
     pub child_id: Option<ChildId>,
     /// Title, 1 to 200 characters.
     pub title: String,
-    /// Content type of the bytes: `application/pdf`, `image/jpeg` or `image/png`.
+    /// Content type of the bytes: `application/pdf`, `image/jpeg`, `image/png` or `text/plain`.
     pub mime_type: String,
     /// Size of the content in bytes (at most 20 MiB, [`crate::MAX_UPLOAD_BODY`]).
     pub size_bytes: u64,
