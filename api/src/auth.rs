@@ -22,7 +22,10 @@ pub struct RequestCode {
 /// `POST /v1/auth/token`: exchange a one-time code for tokens.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VerifyCode {
+    /// The email address or phone number the code was sent to, as given in [`RequestCode`].
     pub contact: String,
+    /// The one-time code from the email or SMS: [`LOGIN_CODE_DIGITS`] digits, valid for
+    /// [`LOGIN_CODE_TTL_S`] seconds and burnt after [`LOGIN_CODE_MAX_TRIES`] wrong tries.
     pub code: String,
 }
 
@@ -30,12 +33,14 @@ pub struct VerifyCode {
 /// whole session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    /// The refresh token of the latest [`Session`]; it is replaced by the answer's.
     pub refresh_token: String,
 }
 
 /// `POST /v1/auth/logout` (with the access token): revoke the session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogoutRequest {
+    /// The session's current refresh token; it is revoked with the session.
     pub refresh_token: String,
 }
 
@@ -44,8 +49,11 @@ pub struct LogoutRequest {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
+    /// A guardian (foresatt): parent endpoints and the sync feed of their own children.
     Guardian,
+    /// A member of staff: the staff endpoints of their own kindergarten.
     Staff,
+    /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,
 }
@@ -53,13 +61,18 @@ pub enum Role {
 /// Tokens and the identity they belong to. `Debug` and `Display` never print the tokens.
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Session {
+    /// Bearer token for the `Authorization` header; secret, short-lived.
     pub access_token: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// Secret token to get new tokens with [`RefreshRequest`]; single use (a reuse revokes
+    /// the session). Kept only in the device's secret store.
     pub refresh_token: String,
+    /// Whether this is a guardian's or a staff member's session.
     pub role: Role,
     /// The guardian's or the staff member's id.
     pub person_id: String,
+    /// The kindergarten (barnehage) this session acts in.
     pub kindergarten_id: KindergartenId,
     /// Display name of the kindergarten, for an account switcher.
     pub kindergarten_name: String,

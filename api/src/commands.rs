@@ -16,20 +16,32 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 /// `POST /v1/absences` → [`Absence`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReportAbsence {
+    /// Made by the device when the parent acts: 1 to 64 letters, digits, `-` or `_` (a UUID);
+    /// an id already in use is `409`.
     pub id: AbsenceId,
+    /// One of the guardian's own children (another child is `404`).
     pub child_id: ChildId,
+    /// First day, `YYYY-MM-DD` (the core takes years [`Day::FIRST_YEAR`]..=[`Day::LAST_YEAR`]).
     pub first_day: Day,
+    /// Last day (included), `YYYY-MM-DD`: not before `first_day`, at most 366 days after it.
     pub last_day: Day,
+    /// Why the child is absent; `unknown` is refused.
     pub reason: AbsenceReason,
+    /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
     pub note: Option<String>,
 }
 
 /// `PUT /v1/absences/{id}` → [`Absence`]. Only a report not yet acknowledged can be edited.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EditAbsence {
+    /// First day, `YYYY-MM-DD` (the core takes years [`Day::FIRST_YEAR`]..=[`Day::LAST_YEAR`]).
     pub first_day: Day,
+    /// Last day (included), `YYYY-MM-DD`: not before `first_day`, at most 366 days after it.
     pub last_day: Day,
+    /// Why the child is absent; `unknown` is refused.
     pub reason: AbsenceReason,
+    /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
+    /// Replaces the old note.
     pub note: Option<String>,
 }
 
@@ -38,39 +50,58 @@ pub struct EditAbsence {
 /// `POST /v1/holidays` → [`Holiday`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RegisterHoliday {
+    /// Made by the device when the parent acts: 1 to 64 letters, digits, `-` or `_` (a UUID);
+    /// an id already in use is `409`.
     pub id: HolidayId,
+    /// One of the guardian's own children (another child is `404`).
     pub child_id: ChildId,
+    /// First day, `YYYY-MM-DD` (the core takes years [`Day::FIRST_YEAR`]..=[`Day::LAST_YEAR`]).
     pub first_day: Day,
+    /// Last day (included), `YYYY-MM-DD`: not before `first_day`, at most 366 days after it.
     pub last_day: Day,
+    /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
     pub note: Option<String>,
 }
 
 /// `POST /v1/threads` → [`Thread`]: a new thread with its first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StartThread {
+    /// The new thread's id, made by the device when the parent acts: 1 to 64 letters, digits,
+    /// `-` or `_` (a UUID); an id already in use is `409`.
     pub id: ThreadId,
+    /// The child the thread is about (one of the guardian's own); `None` for a question to the
+    /// kindergarten in general.
     pub child_id: Option<ChildId>,
+    /// Subject line, not blank, at most [`MAX_SUBJECT_CHARS`] characters.
     pub subject: String,
+    /// The id of the first message, made by the device like `id`.
     pub first_message_id: MessageId,
+    /// The first message, not blank, at most [`MAX_TEXT_CHARS`] characters.
     pub body: String,
 }
 
 /// `POST /v1/threads/{id}/messages` → [`Message`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SendMessage {
+    /// The new message's id, made by the device when the parent acts: 1 to 64 letters,
+    /// digits, `-` or `_` (a UUID); an id already in use is `409`.
     pub id: MessageId,
+    /// The text, not blank, at most [`MAX_TEXT_CHARS`] characters. A broadcast cannot be
+    /// answered (`409`).
     pub body: String,
 }
 
-/// `POST /v1/threads/{id}/read` → `204`: marks every message up to and including `up_to` read.
+/// `POST /v1/threads/{id}/read` → [`Ack`]: marks every message up to and including `up_to` read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MarkRead {
+    /// The newest message the guardian has seen; it must be in this thread (else `404`).
     pub up_to: MessageId,
 }
 
 /// `PUT /v1/children/{child_id}/consents/{kind}` → [`Consent`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChangeConsent {
+    /// `granted` or `denied` (`unknown` is refused); recorded in the consent's history.
     pub state: ConsentState,
 }
 
@@ -78,9 +109,14 @@ pub struct ChangeConsent {
 /// Absent fields are left as they are; an empty string clears a field.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UpdateContact {
+    /// New e-mail address (also a login contact; one used by another person is `409`).
     pub email: Option<String>,
+    /// New phone number, `+` and digits or 8 Norwegian digits (also a login contact; one used
+    /// by another person is `409`).
     pub phone: Option<String>,
+    /// New postal address, at most 200 characters.
     pub address: Option<String>,
+    /// New postal code (postnummer), at most 10 letters, digits or spaces.
     pub postal_code: Option<String>,
 }
 
@@ -88,11 +124,14 @@ pub struct UpdateContact {
 /// preferences; `urgent` is always on whatever is sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UpdateNotificationPreferences {
+    /// The preferences to set, at most 1000, each for one of the guardian's own children;
+    /// `unknown` categories or deliveries are refused.
     pub preferences: Vec<NotificationPreference>,
 }
 
 /// Answer of a command that has no entity to return.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ack {
+    /// Always `true`.
     pub ok: bool,
 }

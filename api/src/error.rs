@@ -31,6 +31,7 @@ pub enum ErrorCode {
     Internal,
     /// The server is temporarily unavailable.
     Unavailable,
+    /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,
 }
@@ -40,10 +41,15 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, thiserror::Error)]
 #[error("{code:?}: {message}")]
 pub struct ApiError {
+    /// What went wrong, for the client to act on.
     pub code: ErrorCode,
+    /// A short English explanation for developers; never shown to a parent as is.
     pub message: String,
+    /// The request field that was refused (`invalid_input`), for example `last_day`; absent
+    /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds to wait before trying again (at least 1), with `rate_limited`; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u32>,
 }

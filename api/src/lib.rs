@@ -8,6 +8,8 @@
 //! Forward compatibility: every enum that a newer server may extend has an `Unknown` variant
 //! (`#[serde(other)]`), so one unknown value never fails a whole sync page.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod commands;
 pub mod error;

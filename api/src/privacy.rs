@@ -11,12 +11,20 @@ use utoipa::ToSchema;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PrivacyRight {
+    /// Right of access (innsyn): to learn what is held about the guardian and their children.
     Access,
+    /// Rectification: to have wrong data corrected.
     Rectification,
+    /// Erasure: to have data deleted.
     Erasure,
+    /// Restriction: to have processing limited while a question is settled.
     Restriction,
+    /// Objection: to object to a processing.
     Objection,
+    /// Portability: to get the data in a machine-readable form.
     Portability,
+    /// A value from a newer server; shown as unknown, never fails a page.
+    /// Never sent: the server refuses it (`invalid_input`, field `right`).
     #[serde(other)]
     Unknown,
 }
@@ -26,9 +34,13 @@ pub enum PrivacyRight {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PrivacyRequestStatus {
+    /// Waiting for the kindergarten.
     Received,
+    /// The kindergarten carried it out.
     Completed,
+    /// The kindergarten refused it; `response` says why.
     Rejected,
+    /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,
 }
@@ -37,22 +49,33 @@ pub enum PrivacyRequestStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PrivacyRequest {
+    /// The request's id, made by the device when the guardian asked.
     pub id: PrivacyRequestId,
+    /// The guardian who asked; only they and the kindergarten's staff see the request.
     pub guardian_id: GuardianId,
+    /// The right exercised.
     pub right: PrivacyRight,
+    /// The guardian's explanation, at most 4000 characters; `None` when none.
     pub note: Option<String>,
+    /// Where the request stands.
     pub status: PrivacyRequestStatus,
     /// The kindergarten's answer, when handled.
     pub response: Option<String>,
+    /// When the server received it, epoch milliseconds.
     pub created_at: Timestamp,
+    /// When staff completed or rejected it, epoch milliseconds; `None` while received.
     pub handled_at: Option<Timestamp>,
 }
 
 /// `POST /v1/privacy-requests` → [`PrivacyRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatePrivacyRequest {
+    /// Made by the device when the parent acts: 1 to 64 letters, digits, `-` or `_` (a UUID);
+    /// an id already in use is `409`.
     pub id: PrivacyRequestId,
+    /// The right to exercise; `unknown` is refused.
     pub right: PrivacyRight,
+    /// An explanation for the kindergarten, at most 4000 characters; blank or `None` for none.
     pub note: Option<String>,
 }
 
@@ -63,21 +86,37 @@ pub const EXPORT_SCHEMA_VERSION: u32 = 1;
 /// machine-readable (right of access and portability).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DataExport {
+    /// The export format's version, [`EXPORT_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// When the export was made, epoch milliseconds.
     pub exported_at: Timestamp,
+    /// The guardian's own record, contact details included.
     pub guardian: Guardian,
+    /// The guardian's children.
     pub children: Vec<Child>,
+    /// The guardian-child relations the guardian may see.
     pub relations: Vec<GuardianChild>,
+    /// The children's log (barnelogg) entries.
     pub log_entries: Vec<LogEntry>,
+    /// The message threads the guardian may see, broadcasts included.
     pub threads: Vec<Thread>,
+    /// The messages of those threads, with the guardian's own `read_at`.
     pub messages: Vec<Message>,
+    /// The children's absence reports, whoever reported them.
     pub absences: Vec<Absence>,
+    /// The children's holiday registrations.
     pub holidays: Vec<Holiday>,
+    /// The children's consents with their history.
     pub consents: Vec<Consent>,
+    /// The people allowed to pick the children up.
     pub pickup_persons: Vec<PickupPerson>,
+    /// The guardian's notification preferences; `None` only if the server has none.
     pub notification_preferences: Option<NotificationPreferences>,
+    /// The guardian's privacy requests.
     pub privacy_requests: Vec<PrivacyRequest>,
+    /// Metadata of the photos tagging the children (only their tags); no image bytes.
     pub photos: Vec<Photo>,
+    /// Metadata of the documents about one of the children; no content.
     pub documents: Vec<Document>,
     /// The guardian's reminder settings, when they changed the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,8 @@ pub enum PushProvider {
     Fcm,
     /// Apple Push Notification service (iOS).
     Apns,
+    /// A value from a newer server; shown as unknown, never fails a page. Never sent: the server
+    /// refuses it (`invalid_input`, field `provider`).
     #[serde(other)]
     Unknown,
 }
@@ -36,16 +38,25 @@ pub enum Locale {
 /// after the session has ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UpsertPushRegistration {
+    /// The push service the token belongs to; `unknown` is refused.
     pub provider: PushProvider,
+    /// The device's push token from FCM or APNs, 1 to 4096 characters. Secret: the server
+    /// never returns it. The same token under a new registration id replaces the old one.
     pub token: String,
+    /// A random secret, 16 to 512 characters, kept in the device's secret store; the server
+    /// keeps only its hash.
     pub secret: String,
 }
 
 /// A push registration as the server confirms it (without the token or secret).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushRegistration {
+    /// The registration's id (random, chosen by the device).
     pub id: PushRegistrationId,
+    /// The push service.
     pub provider: PushProvider,
+    /// The day (UTC, `YYYY-MM-DD`) the server last heard from the device; a registration
+    /// unseen for [`REGISTRATION_TTL_DAYS`] days is dropped.
     pub last_seen_day: crate::time::Day,
 }
 
@@ -67,6 +78,7 @@ pub enum PushKind {
     /// registration deadline of that event is near and a child is not registered yet). The
     /// device builds the text from its cache; a client that predates this kind ignores it.
     Reminder,
+    /// A kind from a newer server: the device shows nothing for it, and nothing fails.
     #[serde(other)]
     Unknown,
 }
@@ -74,7 +86,9 @@ pub enum PushKind {
 /// The data payload of every push: `{"v":1,"kind":"sync","hint":"..."}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushPayload {
+    /// Payload version, `1`.
     pub v: u32,
+    /// What the push is about.
     pub kind: PushKind,
     /// An opaque hint, `<entity>/<id>` (for example `absence/3f2c...`) of the change that caused
     /// the push. Ids are random and carry no personal data.

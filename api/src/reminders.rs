@@ -47,6 +47,8 @@ pub enum ReminderKind {
     CalendarEvent,
     /// A holiday registration deadline.
     HolidayDeadline,
+    /// A value from a newer server; shown as unknown, never fails a page. Never sent: the server
+    /// refuses it (`invalid_input`, field `kind`).
     #[serde(other)]
     Unknown,
 }
@@ -55,6 +57,7 @@ pub enum ReminderKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReminderSetting {
+    /// What the reminder is about.
     pub kind: ReminderKind,
     /// `false` turns this kind of reminder off.
     pub enabled: bool,
@@ -68,6 +71,7 @@ pub struct ReminderSetting {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReminderSettings {
+    /// The guardian whose settings these are.
     pub guardian_id: GuardianId,
     /// One per kind; a kind left out has its default.
     pub reminders: Vec<ReminderSetting>,
@@ -130,6 +134,8 @@ pub fn parse_time_of_day(s: &str) -> Option<(u32, u32)> {
 /// the settings of the kinds listed; the others keep theirs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UpdateReminderSettings {
+    /// The settings to replace, at most 10; `at` must be `HH:MM` and `days_before` at most
+    /// [`MAX_DAYS_BEFORE`].
     pub reminders: Vec<ReminderSetting>,
 }
 

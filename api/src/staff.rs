@@ -9,22 +9,29 @@ use utoipa::ToSchema;
 /// `POST /v1/staff/log-entries` → [`LogEntry`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WriteLogEntry {
+    /// A child of the staff member's own kindergarten (another is `404`).
     pub child_id: ChildId,
+    /// What the entry is about; `unknown` is refused.
     pub kind: LogKind,
+    /// The entry, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub text: String,
 }
 
 /// `POST /v1/staff/threads/{id}/messages` → [`Message`]: answer a thread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffMessage {
+    /// The answer, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub body: String,
 }
 
 /// `POST /v1/staff/threads` → [`Thread`]: a new thread to the guardians of one child.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffStartThread {
+    /// A child of the staff member's own kindergarten (another is `404`).
     pub child_id: ChildId,
+    /// Subject line, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
     pub subject: String,
+    /// The first message, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub body: String,
 }
 
@@ -32,9 +39,14 @@ pub struct StaffStartThread {
 /// (or of one department). `urgent` broadcasts bypass notification preferences.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Broadcast {
+    /// One department (avdeling) of the kindergarten; `None` for the whole kindergarten.
     pub department_id: Option<DepartmentId>,
+    /// Subject line, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
     pub subject: String,
+    /// The message, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub body: String,
+    /// An urgent alert (closure, emergency): notified in category `urgent`, which guardians
+    /// cannot switch off.
     pub urgent: bool,
 }
 
@@ -43,6 +55,7 @@ pub struct Broadcast {
 pub struct UploadPhotoQuery {
     /// Comma-separated child ids tagged in the photo.
     pub children: String,
+    /// A caption shown with the photo, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub caption: Option<String>,
 }
 
@@ -51,6 +64,7 @@ pub struct UploadPhotoQuery {
 pub struct UploadDocumentQuery {
     /// `None` for a document for every family of the kindergarten.
     pub child_id: Option<ChildId>,
+    /// Title, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
     pub title: String,
 }
 
@@ -58,13 +72,16 @@ pub struct UploadDocumentQuery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttendanceAction {
+    /// The child arrived (`409` if already checked in); after a check-out it starts a new stay.
     CheckIn,
+    /// The child went home (`409` unless checked in).
     CheckOut,
 }
 
 /// Body of `POST /v1/staff/attendance/{child_id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RecordAttendance {
+    /// Check in or check out, now, on today's (UTC) record.
     pub action: AttendanceAction,
 }
 
@@ -74,10 +91,15 @@ pub struct RecordAttendance {
 /// (`department_id` `None` for the whole kindergarten).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreateEvent {
+    /// One department (avdeling) of the kindergarten; `None` for the whole kindergarten.
     pub department_id: Option<DepartmentId>,
+    /// Title, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
     pub title: String,
+    /// Details, at most [`crate::commands::MAX_TEXT_CHARS`] characters; blank or `None` for none.
     pub description: Option<String>,
+    /// When it starts, epoch milliseconds.
     pub starts_at: crate::time::Timestamp,
+    /// When it ends, epoch milliseconds; not before `starts_at`.
     pub ends_at: crate::time::Timestamp,
     /// Makes the event a holiday registration period with this deadline (see
     /// [`CalendarEvent::registration_deadline`]).
@@ -88,7 +110,9 @@ pub struct CreateEvent {
 /// `POST /v1/staff/privacy-requests/{id}/handle` → [`crate::privacy::PrivacyRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HandlePrivacyRequest {
+    /// `completed` or `rejected`; anything else is refused.
     pub status: crate::privacy::PrivacyRequestStatus,
+    /// The answer shown to the guardian, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
     pub response: Option<String>,
 }
 
@@ -96,8 +120,14 @@ pub struct HandlePrivacyRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Person {
+    /// A child: their record, log, absences, holidays, consents, attendance, pickup persons,
+    /// threads, their documents and the photos of them alone (untagged from shared ones).
     Child(ChildId),
+    /// A guardian: their record, relations, threads, messages, privacy requests, push
+    /// registrations and login; the absences, holidays and consents they gave lose their name.
     Guardian(GuardianId),
+    /// A member of staff: their record and login; the log entries, messages and
+    /// acknowledgements they made lose their name.
     Staff(StaffId),
 }
 
@@ -105,6 +135,7 @@ pub enum Person {
 /// instruction. Irreversible.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EraseRequest {
+    /// The person to erase, within the staff member's own kindergarten.
     pub person: Person,
 }
 
@@ -127,6 +158,7 @@ pub enum SendState {
     Pending,
     /// Given up after the last allowed try (kept for a week so staff can see it).
     Dead,
+    /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,
 }
@@ -135,15 +167,19 @@ pub enum SendState {
 /// a provider for the kindergarten's families, and what was given up. No recipient, no text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct QueuedSend {
+    /// The queue row's number (newest first in the list).
     pub id: i64,
     /// `email`, `sms` or `push`.
     pub channel: String,
+    /// Waiting for a try, or given up.
     pub state: SendState,
+    /// Tries made so far.
     pub attempts: u32,
     /// When the next try is due (pending) or when it was given up (dead).
     pub next_attempt_at: crate::time::Timestamp,
     /// The kind of the last failure (`http_429`, `http_500`, `timeout`, `connection`, ...):
     /// never the provider's text.
     pub last_error: Option<String>,
+    /// When it was queued, epoch milliseconds.
     pub created_at: crate::time::Timestamp,
 }

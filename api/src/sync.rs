@@ -23,24 +23,44 @@ pub struct SyncQuery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// A kindergarten (barnehage): [`Kindergarten`].
     Kindergarten,
+    /// A department (avdeling): [`Department`].
     Department,
+    /// A child of the guardian: [`Child`].
     Child,
+    /// A guardian (foresatt), the viewer or another guardian of their children: [`Guardian`].
     Guardian,
+    /// A member of staff: [`Staff`].
     Staff,
+    /// A guardian-child relation: [`GuardianChild`].
     GuardianChild,
+    /// A child log (barnelogg) entry: [`LogEntry`].
     LogEntry,
+    /// A message thread: [`Thread`].
     Thread,
+    /// A message in a thread: [`Message`].
     Message,
+    /// An absence report: [`Absence`].
     Absence,
+    /// A holiday registration: [`Holiday`].
     Holiday,
+    /// A consent with its history: [`Consent`].
     Consent,
+    /// A calendar event: [`CalendarEvent`].
     CalendarEvent,
+    /// A document's metadata: [`Document`].
     Document,
+    /// A photo's metadata: [`Photo`].
     Photo,
+    /// A child's attendance on one day: [`Attendance`].
     Attendance,
+    /// A person allowed to pick a child up: [`PickupPerson`].
     PickupPerson,
+    /// The guardian's notification preferences (id = the guardian id):
+    /// [`NotificationPreferences`].
     NotificationPreferences,
+    /// One of the guardian's privacy requests: [`crate::privacy::PrivacyRequest`].
     PrivacyRequest,
     /// A kind this client does not know (from a newer server): skipped, not an error.
     #[serde(other)]
@@ -102,8 +122,12 @@ impl EntityKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeOp {
+    /// The entity was created or changed: `data` holds its whole new version.
     Upsert,
+    /// A tombstone: the entity is gone or no longer visible to the guardian; delete it and
+    /// its cached files.
     Delete,
+    /// A value from a newer server; shown as unknown, never fails a page. The change is skipped.
     #[serde(other)]
     Unknown,
 }
@@ -115,9 +139,11 @@ pub enum ChangeOp {
 pub struct Change {
     /// Server sequence number, strictly increasing over the feed.
     pub seq: i64,
+    /// The kind of entity; decides how `data` is decoded.
     pub entity: EntityKind,
     /// The entity's id.
     pub id: String,
+    /// Upsert or delete.
     pub op: ChangeOp,
     /// The entity for `upsert`; absent for `delete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +153,7 @@ pub struct Change {
 /// A page of the feed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SyncPage {
+    /// The changes, in `seq` order; empty when nothing is new.
     pub changes: Vec<Change>,
     /// The cursor to send next; store it with the page, in the same transaction.
     pub cursor: i64,
@@ -137,24 +164,43 @@ pub struct SyncPage {
 /// A decoded entity.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Entity {
+    /// A kindergarten (barnehage).
     Kindergarten(Kindergarten),
+    /// A department (avdeling).
     Department(Department),
+    /// A child.
     Child(Child),
+    /// A guardian (foresatt).
     Guardian(Guardian),
+    /// A member of staff.
     Staff(Staff),
+    /// A guardian-child relation.
     GuardianChild(GuardianChild),
+    /// A child log (barnelogg) entry.
     LogEntry(LogEntry),
+    /// A message thread.
     Thread(Thread),
+    /// A message.
     Message(Message),
+    /// An absence report.
     Absence(Absence),
+    /// A holiday registration.
     Holiday(Holiday),
+    /// A consent with its history.
     Consent(Consent),
+    /// A calendar event.
     CalendarEvent(CalendarEvent),
+    /// A document's metadata.
     Document(Document),
+    /// A photo's metadata.
     Photo(Photo),
+    /// A child's attendance on one day.
     Attendance(Attendance),
+    /// A person allowed to pick a child up.
     PickupPerson(PickupPerson),
+    /// The guardian's notification preferences.
     NotificationPreferences(NotificationPreferences),
+    /// A privacy request.
     PrivacyRequest(crate::privacy::PrivacyRequest),
 }
 

@@ -18,17 +18,30 @@ pub const TELEMETRY_REPORT_BYTES: usize = 4096;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Metric {
+    /// The core was opened (the app started).
     AppOpened,
+    /// A sync completed; bucketed by its duration.
     SyncSucceeded,
+    /// A sync failed; bucketed by its duration.
     SyncFailed,
+    /// The parent reported an absence.
     AbsenceReported,
+    /// The parent registered a holiday.
     HolidayRegistered,
+    /// The parent sent a message or started a thread.
     MessageSent,
+    /// The parent granted or denied a consent.
     ConsentChanged,
+    /// A photo was opened.
     PhotoViewed,
+    /// A document was opened.
     DocumentOpened,
+    /// A push reached the device.
     PushReceived,
+    /// The parent exported their data.
     ExportRequested,
+    /// A value from a newer server; shown as unknown, never fails a page. Never recorded or sent
+    /// (the collector refuses it).
     #[serde(other)]
     Unknown,
 }
@@ -50,18 +63,25 @@ pub enum Bucket {
     Under10S,
     /// Took 10 s or more.
     Over10S,
+    /// A value from a newer server; shown as unknown, never fails a page. Never recorded or sent
+    /// (the collector refuses it).
     #[serde(other)]
     Unknown,
 }
 
-/// The platform, one of two values (not the device model).
+/// The platform, one of a few fixed values (never the device model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Platform {
+    /// The Android app.
     Android,
+    /// The iOS app.
     Ios,
+    /// Any other shell (the command-line client, tests).
     Desktop,
+    /// A value from a newer server; shown as unknown, never fails a page. Never recorded or sent
+    /// (the collector refuses it).
     #[serde(other)]
     Unknown,
 }
@@ -69,7 +89,9 @@ pub enum Platform {
 /// One counter in a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counter {
+    /// What was counted.
     pub metric: Metric,
+    /// `count`, or the duration bucket; one counter per metric and bucket.
     pub bucket: Bucket,
     /// Capped at 1000 per day.
     pub count: u32,
@@ -78,9 +100,11 @@ pub struct Counter {
 /// The report, at most one per day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TelemetryReport {
+    /// Report format version, [`TELEMETRY_SCHEMA_VERSION`]; another version is refused.
     pub v: u32,
     /// The day the usage happened (`YYYY-MM-DD`), nothing finer.
     pub day: crate::time::Day,
+    /// The platform the report comes from; `unknown` is refused.
     pub platform: Platform,
     /// Sorted by metric and bucket, so equal usage gives equal bytes.
     pub counters: Vec<Counter>,
@@ -154,9 +178,13 @@ pub struct CountersQuery {
 /// One published daily counter: the sum over every report of the day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PublishedCounter {
+    /// The platform counted.
     pub platform: Platform,
+    /// What was counted.
     pub metric: Metric,
+    /// `count`, or the duration bucket.
     pub bucket: Bucket,
+    /// The sum of this counter over every report of the day.
     pub count: u64,
 }
 
@@ -165,7 +193,10 @@ pub struct PublishedCounter {
 /// `counters` empty).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DayCounters {
+    /// The day asked for, `YYYY-MM-DD`.
     pub day: crate::time::Day,
+    /// Whether at least [`MIN_REPORTS_TO_PUBLISH`] reports contributed.
     pub published: bool,
+    /// The day's counters; empty unless `published`.
     pub counters: Vec<PublishedCounter>,
 }
