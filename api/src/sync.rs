@@ -62,6 +62,9 @@ pub enum EntityKind {
     NotificationPreferences,
     /// One of the guardian's privacy requests: [`crate::privacy::PrivacyRequest`].
     PrivacyRequest,
+    /// The guardian's reminder settings: [`crate::reminders::ReminderSettings`] (id = the
+    /// guardian id).
+    ReminderSettings,
     /// A kind this client does not know (from a newer server): skipped, not an error.
     #[serde(other)]
     Unknown,
@@ -69,7 +72,7 @@ pub enum EntityKind {
 
 impl EntityKind {
     /// Every known kind (not `Unknown`).
-    pub const ALL: [EntityKind; 19] = [
+    pub const ALL: [EntityKind; 20] = [
         EntityKind::Kindergarten,
         EntityKind::Department,
         EntityKind::Child,
@@ -89,6 +92,7 @@ impl EntityKind {
         EntityKind::PickupPerson,
         EntityKind::NotificationPreferences,
         EntityKind::PrivacyRequest,
+        EntityKind::ReminderSettings,
     ];
 
     /// The wire name (`"log_entry"`, ...).
@@ -113,6 +117,7 @@ impl EntityKind {
             EntityKind::PickupPerson => "pickup_person",
             EntityKind::NotificationPreferences => "notification_preferences",
             EntityKind::PrivacyRequest => "privacy_request",
+            EntityKind::ReminderSettings => crate::reminders::REMINDER_SETTINGS_KIND,
             EntityKind::Unknown => "unknown",
         }
     }
@@ -202,6 +207,8 @@ pub enum Entity {
     NotificationPreferences(NotificationPreferences),
     /// A privacy request.
     PrivacyRequest(crate::privacy::PrivacyRequest),
+    /// The guardian's reminder settings.
+    ReminderSettings(crate::reminders::ReminderSettings),
 }
 
 impl Entity {
@@ -232,6 +239,7 @@ impl Entity {
             EntityKind::PickupPerson => Entity::PickupPerson(v(d)?),
             EntityKind::NotificationPreferences => Entity::NotificationPreferences(v(d)?),
             EntityKind::PrivacyRequest => Entity::PrivacyRequest(v(d)?),
+            EntityKind::ReminderSettings => Entity::ReminderSettings(v(d)?),
             EntityKind::Unknown => return Ok(None),
         }))
     }
@@ -258,6 +266,7 @@ impl Entity {
             Entity::PickupPerson(_) => EntityKind::PickupPerson,
             Entity::NotificationPreferences(_) => EntityKind::NotificationPreferences,
             Entity::PrivacyRequest(_) => EntityKind::PrivacyRequest,
+            Entity::ReminderSettings(_) => EntityKind::ReminderSettings,
         }
     }
 }

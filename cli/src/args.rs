@@ -136,6 +136,8 @@ pub enum Command {
         /// The child's first name (case-insensitive) or id.
         child: String,
     },
+    /// List the reminders (påminnelser) due in the coming days, from the local cache.
+    Reminders,
     /// Pull changes from the server and send queued actions.
     Sync,
     /// Export your data (machine-readable JSON) into a directory.

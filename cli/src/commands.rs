@@ -665,6 +665,27 @@ pub async fn holiday(
     Ok(())
 }
 
+/// `kidplan reminders`: the reminders due in the coming days (Europe/Oslo times), not shown
+/// yet, from the cache.
+pub fn reminders(g: &Global) -> CliResult<()> {
+    let ctx = open(g)?;
+    let list = ctx.kp.upcoming_reminders().map_err(|e| ctx.fail(e))?;
+    out!("{}", paint(BOLD, "Upcoming reminders (Europe/Oslo)"));
+    let mut t = Table::new(&["When", "Reminder", "Text"]);
+    for r in &list {
+        t.row(vec![
+            format!("{} {:02}:{:02}", r.day, r.hour, r.minute),
+            r.notification.title.clone(),
+            r.notification.body.clone(),
+        ]);
+    }
+    t.print(0);
+    if list.is_empty() {
+        out!("No reminders due in the coming 30 days.");
+    }
+    Ok(())
+}
+
 pub fn consents(g: &Global, child: &str) -> CliResult<()> {
     let ctx = open(g)?;
     let c = child_by_query(&ctx, child)?;

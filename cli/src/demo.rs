@@ -15,6 +15,7 @@ use crate::staff::Staff;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use kidplan_api::model::*;
 use kidplan_api::push::PushProvider;
+use kidplan_api::reminders::{ReminderKind, ReminderSetting};
 use kidplan_api::{AbsenceId, Day, ThreadId};
 use kidplan_core::AbsenceReport;
 use kidplan_core::secrets::keys;
@@ -82,6 +83,7 @@ pub async fn run(lang: Lang) -> ExitCode {
         "First sync: children, today's attendance, the child log",
         "Offline: report an absence for tomorrow",
         "Messages: read a thread and answer it",
+        "A reminder: tonight's parents' meeting",
         "Anonymous telemetry: the next report, byte for byte",
         "Export my data",
         "Log out: nothing of the account is left on this device",
@@ -94,8 +96,9 @@ pub async fn run(lang: Lang) -> ExitCode {
             2 => demo.first_sync().await,
             3 => demo.offline_absence().await,
             4 => demo.messages().await,
-            5 => demo.telemetry().await,
-            6 => demo.export().await,
+            5 => demo.reminder().await,
+            6 => demo.telemetry().await,
+            7 => demo.export().await,
             _ => demo.logout().await,
         };
         match &r {
@@ -616,6 +619,70 @@ impl Demo {
     }
 
     // ----- 5 -----
+    async fn reminder(&mut self) -> Result<Outcome> {
+        // Reminders of calendar events on the day itself, from now (the default is the day
+        // before at 18:00).
+        let now = kidplan_api::Timestamp::now();
+        let (_, minute) =
+            kidplan_core::local::reminders::oslo(kidplan_api::Timestamp(now.0 - 60_000));
+        let at = format!("{:02}:{:02}", minute / 60, minute % 60);
+        self.kp.update_reminder_settings(vec![ReminderSetting {
+            kind: ReminderKind::CalendarEvent,
+            enabled: true,
+            at: at.clone(),
+            days_before: 0,
+        }])?;
+        self.kp.sync().await?;
+        output::ok(format!(
+            "Calendar reminders: on the day itself, from {at} (Europe/Oslo)"
+        ));
+        self.staff().await?;
+        let staff = self.staff.as_ref().context("staff")?;
+        let starts = kidplan_api::Timestamp(now.0 + 3 * 3_600_000);
+        let event = staff
+            .create_event(
+                "Foreldremøte i kveld",
+                starts,
+                kidplan_api::Timestamp(starts.0 + 3_600_000),
+            )
+            .await?;
+        output::kindergarten(format!(
+            "Randi adds “{}” to the calendar, at {}",
+            event.title,
+            output::time(event.starts_at)
+        ));
+        self.kp.sync().await?;
+        output::say(paint(
+            BOLD,
+            "Reminders the phone can schedule by itself (listed from its cache, offline too)",
+        ));
+        let mut t = Table::new(&["When", "Reminder", "Text"]);
+        for r in self.kp.upcoming_reminders()?.iter().take(4) {
+            t.row(vec![
+                format!("{} {:02}:{:02}", r.day, r.hour, r.minute),
+                r.notification.title.clone(),
+                r.notification.body.clone(),
+            ]);
+        }
+        t.print(3);
+        let sent = self.server()?.run_reminders().await?;
+        ensure!(sent >= 1, "the server's scheduler sent no reminder");
+        self.server()?.deliver_queue().await;
+        output::kindergarten("The server's reminder scheduler finds the reminder due");
+        self.push_step("the reminder").await?;
+        ensure!(
+            !self
+                .kp
+                .upcoming_reminders()?
+                .iter()
+                .any(|r| r.event_id == event.id),
+            "the shown reminder is still listed"
+        );
+        output::ok("Shown once: no longer in the list the phone schedules from");
+        Ok(Outcome::Done)
+    }
+
+    // ----- 6 -----
     async fn telemetry(&mut self) -> Result<Outcome> {
         output::say(format!(
             "Anonymous usage counting is {}",
@@ -667,7 +734,7 @@ impl Demo {
         Ok(Outcome::Done)
     }
 
-    // ----- 6 -----
+    // ----- 7 -----
     async fn export(&mut self) -> Result<Outcome> {
         let dir = self.server_dir.with_file_name("export");
         std::fs::create_dir_all(&dir)?;
@@ -703,7 +770,7 @@ impl Demo {
         Ok(Outcome::Done)
     }
 
-    // ----- 7 -----
+    // ----- 8 -----
     async fn logout(&mut self) -> Result<Outcome> {
         let account = self.kp.active_account().context("not logged in")?;
         let id = account.id.as_str().to_owned();

@@ -80,6 +80,7 @@ fn main() -> ExitCode {
                 note,
             } => commands::holiday(&g, &child, from, to, note).await,
             Command::Consents { child } => commands::consents(&g, &child),
+            Command::Reminders => commands::reminders(&g),
             Command::Sync => commands::sync(&g).await,
             Command::Export { dir } => commands::export(&g, &dir).await,
             Command::Telemetry(cmd) => commands::telemetry(&g, cmd).await,

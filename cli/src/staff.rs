@@ -97,6 +97,24 @@ impl Staff {
         .await
     }
 
+    /// `POST /v1/staff/events`: an event for the whole kindergarten.
+    pub async fn create_event(
+        &self,
+        title: &str,
+        starts_at: kidplan_api::Timestamp,
+        ends_at: kidplan_api::Timestamp,
+    ) -> Result<kidplan_api::model::CalendarEvent> {
+        let body = serde_json::to_value(kidplan_api::staff::CreateEvent {
+            department_id: None,
+            title: title.to_owned(),
+            description: None,
+            starts_at,
+            ends_at,
+            registration_deadline: None,
+        })?;
+        self.post(paths::STAFF_EVENTS, body).await
+    }
+
     /// `POST /v1/staff/threads/{id}/messages`.
     pub async fn answer(&self, thread_id: &str, body: &str) -> Result<Message> {
         let body = serde_json::to_value(StaffMessage {

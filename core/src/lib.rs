@@ -51,6 +51,7 @@ pub use local::outbox::{OutboxItem, OutboxKind, OutboxStatus};
 pub use local::reads::{
     AbsenceView, ChildAttendance, HolidayView, LocalState, MessageView, ThreadSummary,
 };
+pub use local::reminders::UpcomingReminder;
 pub use local::{cache, notify, reads, store};
 pub use observers::{ChangeListener, Collection, Subscription};
 pub use privacy::{ExportSection, ExportSummary};
@@ -64,6 +65,7 @@ use crate::runtime::Inner;
 use kidplan_api::model::*;
 use kidplan_api::privacy::{PrivacyRequest, PrivacyRight};
 use kidplan_api::push::PushProvider;
+use kidplan_api::reminders::{ReminderSetting, ReminderSettings};
 use kidplan_api::sync::EntityKind;
 use kidplan_api::telemetry::Metric;
 use kidplan_api::*;
@@ -420,6 +422,24 @@ impl Kidplan {
         self.read("privacy_requests", |c, _| read::privacy_requests(c))
     }
 
+    /// The guardian's reminder settings (the defaults until they changed them).
+    pub fn reminder_settings(&self) -> Out<ReminderSettings> {
+        self.read("reminder_settings", |c, ctx| {
+            local::reminders::settings(c, &ctx.account.person_id).map(Some)
+        })
+        .map(|s| s.unwrap_or_else(|| ReminderSettings::defaults(GuardianId::from(""))))
+    }
+
+    /// The reminders due in the coming days and not shown yet, soonest first: a shell
+    /// schedules them as local notifications (each under its `key`, the same key a reminder
+    /// push's notification has, so it shows once) and reads them again when
+    /// `Collection::Calendar`, `Holidays` or `Reminders` change.
+    pub fn upcoming_reminders(&self) -> Out<Vec<UpcomingReminder>> {
+        self.inner
+            .upcoming_reminders()
+            .map_err(|e| e.public("upcoming_reminders"))
+    }
+
     /// The queued actions with their status, oldest first.
     pub fn outbox(&self) -> Out<Vec<OutboxItem>> {
         self.read("outbox", |c, _| outbox::list(c))
@@ -508,6 +528,14 @@ impl Kidplan {
     ) -> Out<()> {
         self.act("update_notification_preferences", None, |c, a, fx| {
             actions::update_notification_preferences(c, a, fx, preferences)
+        })
+    }
+
+    /// Changes the reminder settings of the kinds listed (on or off, the time of day `HH:MM`
+    /// in Europe/Oslo, and the days before); the others keep theirs.
+    pub fn update_reminder_settings(&self, reminders: Vec<ReminderSetting>) -> Out<()> {
+        self.act("update_reminder_settings", None, |c, a, fx| {
+            actions::update_reminder_settings(c, a, fx, reminders)
         })
     }
 

@@ -47,11 +47,13 @@ pub enum Collection {
     Account,
     /// Privacy requests.
     PrivacyRequests,
+    /// Reminder settings and the upcoming reminders.
+    Reminders,
 }
 
 impl Collection {
     /// Every collection (what an account change or a wipe announces).
-    pub const ALL: [Collection; 18] = [
+    pub const ALL: [Collection; 19] = [
         Collection::Children,
         Collection::Guardians,
         Collection::Staff,
@@ -70,6 +72,7 @@ impl Collection {
         Collection::Outbox,
         Collection::Account,
         Collection::PrivacyRequests,
+        Collection::Reminders,
     ];
 }
 

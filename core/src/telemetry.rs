@@ -213,11 +213,16 @@ impl Telemetry {
     /// The exact bytes of the next report: the finished day's if one is waiting, else the
     /// report today's usage would give so far. `None` when off or when nothing was counted.
     pub fn preview(&self) -> Option<String> {
+        self.preview_at(self.now())
+    }
+
+    /// [`Telemetry::preview`] at `now`.
+    fn preview_at(&self, now: Timestamp) -> Option<String> {
         let mut s = self.lock();
         if s.disabled {
             return None;
         }
-        if self.roll(&mut s, self.now()) {
+        if self.roll(&mut s, now) {
             self.save(&s);
         }
         if let Some(p) = &s.pending {
@@ -574,21 +579,30 @@ mod tests {
         let t = fresh(&dir, "t.json");
         t.add(Metric::DocumentOpened, Bucket::Count, at("2026-11-24", 9));
         t.add(Metric::Unknown, Bucket::Count, at("2026-11-24", 9));
-        let p1 = {
-            let s = t.lock();
-            let day = s.day.expect("day");
-            encode_report(
-                day,
-                t.platform,
-                &s.counters,
-                s.nonce.as_deref().expect("nonce"),
-                None,
-            )
-        };
-        let sent = t.due(at("2026-11-25", 7)).expect("due");
-        assert_eq!(p1, sent, "the day's preview is the sent report");
+        let day = Day::from_ymd(2026, 11, 24).expect("day");
+        t.store_token(DayToken {
+            day,
+            input: "in".into(),
+            public_key: "pk".into(),
+            stage: TokenStage::Ready {
+                output: "out".into(),
+            },
+        });
+        // What the parent is shown during the day is, byte for byte, what goes the next day.
+        let shown = t.preview_at(at("2026-11-24", 20)).expect("a preview");
+        assert!(
+            shown.contains(r#""token":{"input":"in","output":"out"}"#),
+            "{shown}"
+        );
         assert_eq!(
-            t.preview().as_deref(),
+            t.due(at("2026-11-24", 23)),
+            None,
+            "not before the day is over"
+        );
+        let sent = t.due(at("2026-11-25", 7)).expect("due");
+        assert_eq!(shown, sent, "the day's preview is the sent report");
+        assert_eq!(
+            t.preview_at(at("2026-11-25", 7)).as_deref(),
             Some(sent.as_str()),
             "pending is previewed"
         );

@@ -90,17 +90,6 @@ fn async_calls_work_from_any_executor_and_thread() {
 }
 
 #[test]
-fn a_cancelled_call_is_harmless() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kp = open(&dir, &dead_url()).expect("open");
-    let fut = kp.request_login_code("a@example.no".into());
-    drop(fut);
-    let fut = Box::pin(kp.sync());
-    drop(fut);
-    assert!(kp.accounts().is_empty());
-}
-
-#[test]
 fn a_corrupt_database_is_storage_corrupt_until_reset() {
     let dir = tempfile::tempdir().expect("tempdir");
     let account = Account {

@@ -672,6 +672,10 @@ pub fn render(
         K::PickupPerson => json(pickup_person(conn, id)?),
         K::NotificationPreferences => json(notification_preferences(conn, id)?),
         K::PrivacyRequest => json(privacy_request(conn, id)?),
+        K::ReminderSettings => match viewer {
+            Some(v) => crate::reminders::render(conn, id, v),
+            None => Ok(None),
+        },
         K::Unknown => Ok(None),
     }
 }

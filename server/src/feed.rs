@@ -37,7 +37,7 @@ fn scope_sql(kind: EntityKind) -> Option<&'static str> {
         K::Kindergarten => "SELECT id, NULL, NULL, NULL FROM kindergartens WHERE id = ?1",
         K::Department => "SELECT kindergarten_id, NULL, NULL, NULL FROM departments WHERE id = ?1",
         K::Child => "SELECT NULL, NULL, id, NULL FROM children WHERE id = ?1",
-        K::Guardian | K::NotificationPreferences => {
+        K::Guardian | K::NotificationPreferences | K::ReminderSettings => {
             "SELECT NULL, NULL, NULL, id FROM guardians WHERE id = ?1"
         }
         K::Staff => "SELECT kindergarten_id, NULL, NULL, NULL FROM staff WHERE id = ?1",

@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::local::cache::{self, Effects};
 use crate::local::outbox::{self, NewItem, OutboxKind, Verb};
+use crate::local::reminders;
 use crate::local::shadow;
 use crate::observers::Collection;
 use crate::requests::{
@@ -16,6 +17,9 @@ use kidplan_api::commands::*;
 use kidplan_api::model::*;
 use kidplan_api::privacy::{
     CreatePrivacyRequest, PrivacyRequest, PrivacyRequestStatus, PrivacyRight,
+};
+use kidplan_api::reminders::{
+    MAX_DAYS_BEFORE, ReminderKind, ReminderSetting, UpdateReminderSettings,
 };
 use kidplan_api::sync::{Entity, EntityKind};
 use kidplan_api::*;
@@ -639,6 +643,53 @@ pub fn update_notification_preferences(
             body: Some(body),
             response_kind: Some(EntityKind::NotificationPreferences),
             shows: vec![Entity::NotificationPreferences(next)],
+        },
+    )
+}
+
+/// Changes the guardian's reminder settings: the kinds listed are replaced, the others keep
+/// theirs.
+pub fn update_reminder_settings(
+    c: &Connection,
+    a: &Actor,
+    fx: &mut Effects,
+    settings: Vec<ReminderSetting>,
+) -> Result<()> {
+    if settings.is_empty() || settings.len() > 10 {
+        return Err(Error::invalid("reminders"));
+    }
+    for r in &settings {
+        if r.kind == ReminderKind::Unknown {
+            return Err(Error::invalid("kind"));
+        }
+        if r.time_of_day().is_none() {
+            return Err(Error::invalid("at"));
+        }
+        if r.days_before > MAX_DAYS_BEFORE {
+            return Err(Error::invalid("days_before"));
+        }
+    }
+    let mut next = reminders::settings(c, a.me)?;
+    for r in &settings {
+        next.reminders.retain(|x| x.kind != r.kind);
+        next.reminders.push(r.clone());
+    }
+    let body = serde_json::to_string(&UpdateReminderSettings {
+        reminders: settings,
+    })?;
+    queue(
+        c,
+        a,
+        fx,
+        Queued {
+            kind: OutboxKind::UpdateReminderSettings,
+            target: "me/reminder-settings",
+            entity_id: a.me,
+            verb: Verb::Put,
+            path: paths::ME_REMINDER_SETTINGS.into(),
+            body: Some(body),
+            response_kind: Some(EntityKind::ReminderSettings),
+            shows: vec![Entity::ReminderSettings(next)],
         },
     )
 }

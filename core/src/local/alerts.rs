@@ -157,7 +157,7 @@ pub fn wanted(c: &Connection, me: &str, ev: &NotificationEvent) -> Result<bool> 
         prefs
             .iter()
             .find(|p| &p.child_id == child && p.category == category)
-            .is_none_or(|p| p.delivery != Delivery::Off)
+            .is_none_or(|p| p.delivery.push())
     };
     Ok(match ev.child_id() {
         Some(child) => on(child),
@@ -184,7 +184,11 @@ pub fn notification(
     if !wanted(c, me, &ev)? {
         return Ok(None);
     }
-    Ok(Some(notify::compose(locale, &ev)))
+    Ok(Some(notify::compose(
+        locale,
+        &ev,
+        format!("{}/{id}", kind.as_str()),
+    )))
 }
 
 #[cfg(test)]

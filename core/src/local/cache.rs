@@ -24,6 +24,8 @@ pub struct Effects {
     pub collections: BTreeSet<Collection>,
     /// Names of cached files to unlink after the commit.
     pub files: Vec<String>,
+    /// Something was deleted: its old pages may linger in the WAL until a checkpoint.
+    pub deleted: bool,
 }
 
 impl Effects {
@@ -35,6 +37,7 @@ impl Effects {
     pub fn merge(&mut self, other: Effects) {
         self.collections.extend(other.collections);
         self.files.extend(other.files);
+        self.deleted |= other.deleted;
     }
 }
 
@@ -60,6 +63,7 @@ pub fn table(kind: EntityKind) -> Option<&'static str> {
         EntityKind::PickupPerson => "pickup_persons",
         EntityKind::NotificationPreferences => "notification_preferences",
         EntityKind::PrivacyRequest => "privacy_requests",
+        EntityKind::ReminderSettings => "reminder_settings",
         EntityKind::Unknown => return None,
     })
 }
@@ -94,6 +98,7 @@ pub fn collection(kind: EntityKind) -> Collection {
         EntityKind::PickupPerson => Collection::PickupPersons,
         EntityKind::NotificationPreferences => Collection::NotificationPreferences,
         EntityKind::PrivacyRequest => Collection::PrivacyRequests,
+        EntityKind::ReminderSettings => Collection::Reminders,
         EntityKind::Unknown => Collection::Account,
     }
 }
@@ -228,6 +233,11 @@ fn shape(e: &Entity, me: &str) -> serde_json::Result<(String, Cols, String)> {
         }
         .row(&x.id, x),
         Entity::NotificationPreferences(x) => Cols {
+            who: s(&x.guardian_id),
+            ..Default::default()
+        }
+        .row(&x.guardian_id, x),
+        Entity::ReminderSettings(x) => Cols {
             who: s(&x.guardian_id),
             ..Default::default()
         }
@@ -395,6 +405,7 @@ fn drop_files(c: &Connection, kind: &str, id: &str, fx: &mut Effects) -> Result<
 pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> Result<()> {
     let Some(t) = table(kind) else { return Ok(()) };
     c.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [id])?;
+    fx.deleted = true;
     fx.touch(collection(kind));
     match kind {
         EntityKind::Child => delete_child_data(c, id, fx)?,
@@ -403,6 +414,7 @@ pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> R
             delete_where(c, EntityKind::Message, "who", id)?;
             delete_where(c, EntityKind::PrivacyRequest, "ref_id", id)?;
             delete_where(c, EntityKind::NotificationPreferences, "id", id)?;
+            delete_where(c, EntityKind::ReminderSettings, "id", id)?;
             fx.touch(Collection::Messages);
             fx.touch(Collection::Threads);
             fx.touch(Collection::PrivacyRequests);

@@ -11,6 +11,7 @@
 //! - [`reads`]: the screens' queries;
 //! - [`file_index`]: the photo and document cache on disk;
 //! - [`registration`]: the account's push registration state;
+//! - [`reminders`]: reminder settings, the reminders due soon, and those already shown;
 //! - [`notify`] and [`alerts`]: the push payload, and the notification a push turns into.
 
 pub mod actions;
@@ -22,6 +23,7 @@ pub mod notify;
 pub mod outbox;
 pub mod reads;
 pub mod registration;
+pub mod reminders;
 pub mod shadow;
 pub mod store;
 

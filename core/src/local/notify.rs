@@ -7,6 +7,7 @@
 
 use kidplan_api::model::{LogKind, NotificationCategory};
 use kidplan_api::push::Locale;
+use kidplan_api::reminders::ReminderKind;
 use kidplan_api::sync::EntityKind;
 use kidplan_api::{ChildId, Day, ThreadId};
 
@@ -19,6 +20,10 @@ const PREVIEW_CHARS: usize = 120;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocalNotification {
+    /// A stable key of what it is about (`absence/<id>`, `reminder/calendar_event/<id>`, ...):
+    /// the shell posts it under this tag (Android) or identifier (iOS), so the same
+    /// notification, from a push or from a reminder scheduled offline, shows once.
+    pub key: String,
     /// The channel (Android) or category (iOS) to post it in.
     pub category: NotificationCategory,
     /// The title line.
@@ -33,9 +38,28 @@ pub struct LocalNotification {
 
 /// What a valid push payload points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PushHint {
-    /// The entity kind and id of the change that caused the push, when the server gave one.
-    pub target: Option<(EntityKind, String)>,
+pub enum PushHint {
+    /// Something changed: sync, then show what changed.
+    Sync {
+        /// The entity kind and id of the change that caused the push, when the server gave one.
+        target: Option<(EntityKind, String)>,
+    },
+    /// A reminder is due: sync, then show it (its text from the cache).
+    Reminder {
+        /// A calendar event, or an event's holiday registration deadline.
+        kind: ReminderKind,
+        /// The calendar event's id.
+        event_id: String,
+    },
+}
+
+/// Whether `id` is a plain id (letters, digits, `-`, `_`; at most 128).
+fn plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Parses a push payload as the shell received it: the FCM data map (`{"v":"1",...}`, values as
@@ -60,23 +84,32 @@ pub fn parse_payload(raw: &str) -> Option<PushHint> {
         serde_json::Value::String(s) => s.parse().ok()?,
         _ => return None,
     };
-    if version != 1 || obj.get("kind")?.as_str()? != "sync" {
+    if version != 1 {
         return None;
     }
-    let target = obj
+    let hint = obj
         .get("hint")
         .and_then(|h| h.as_str())
         .and_then(|h| h.split_once('/'))
-        .and_then(|(kind, id)| {
-            let kind: EntityKind = serde_json::from_value(kind.into()).ok()?;
-            let id_ok = !id.is_empty()
-                && id.len() <= 128
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            (kind != EntityKind::Unknown && id_ok).then(|| (kind, id.to_owned()))
-        });
-    Some(PushHint { target })
+        .filter(|(_, id)| plain_id(id));
+    match obj.get("kind")?.as_str()? {
+        "sync" => {
+            let target = hint.and_then(|(kind, id)| {
+                let kind: EntityKind = serde_json::from_value(kind.into()).ok()?;
+                (kind != EntityKind::Unknown).then(|| (kind, id.to_owned()))
+            });
+            Some(PushHint::Sync { target })
+        }
+        "reminder" => {
+            let (kind, id) = hint?;
+            let kind: ReminderKind = serde_json::from_value(kind.into()).ok()?;
+            (kind != ReminderKind::Unknown).then(|| PushHint::Reminder {
+                kind,
+                event_id: id.to_owned(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// What happened, with the cache's data needed to say it.
@@ -138,6 +171,17 @@ pub enum NotificationEvent {
         /// The day it starts.
         day: Day,
     },
+    /// A reminder: an event soon, or a holiday registration deadline soon.
+    Reminder {
+        /// What it reminds of.
+        kind: ReminderKind,
+        /// The event's title.
+        title: String,
+        /// The event's first day, or the registration deadline.
+        day: Day,
+        /// Today (so the text can say "tomorrow").
+        today: Day,
+    },
 }
 
 impl NotificationEvent {
@@ -152,7 +196,9 @@ impl NotificationEvent {
             NotificationEvent::Broadcast { .. } => NotificationCategory::Messages,
             NotificationEvent::ChildLog { .. } => NotificationCategory::ChildLog,
             NotificationEvent::Photo { .. } => NotificationCategory::Photos,
-            NotificationEvent::Calendar { .. } => NotificationCategory::Calendar,
+            NotificationEvent::Calendar { .. } | NotificationEvent::Reminder { .. } => {
+                NotificationCategory::Calendar
+            }
         }
     }
 
@@ -163,13 +209,15 @@ impl NotificationEvent {
             | NotificationEvent::ChildLog { child_id, .. } => Some(child_id),
             NotificationEvent::Message { child_id, .. }
             | NotificationEvent::Photo { child_id, .. } => child_id.as_ref(),
-            NotificationEvent::Broadcast { .. } | NotificationEvent::Calendar { .. } => None,
+            NotificationEvent::Broadcast { .. }
+            | NotificationEvent::Calendar { .. }
+            | NotificationEvent::Reminder { .. } => None,
         }
     }
 }
 
-/// Composes the notification for `event` in `locale`.
-pub fn compose(locale: Locale, event: &NotificationEvent) -> LocalNotification {
+/// Composes the notification for `event` in `locale`, posted under `key`.
+pub fn compose(locale: Locale, event: &NotificationEvent, key: String) -> LocalNotification {
     let (title, body) = words(locale, event);
     let thread_id = match event {
         NotificationEvent::Message { thread_id, .. }
@@ -177,6 +225,7 @@ pub fn compose(locale: Locale, event: &NotificationEvent) -> LocalNotification {
         _ => None,
     };
     LocalNotification {
+        key,
         category: event.category(),
         title,
         body,
@@ -315,6 +364,52 @@ fn words(locale: Locale, event: &NotificationEvent) -> (String, String) {
                 Locale::En => ("New event".into(), format!("{title}, {date}")),
             }
         }
+        E::Reminder {
+            kind,
+            title,
+            day,
+            today,
+        } => reminder_words(locale, *kind, title, *day, *today),
+    }
+}
+
+/// "today", "tomorrow" or the date.
+fn when(locale: Locale, day: Day, today: Day) -> String {
+    match ((day.0 - today.0).num_days(), locale) {
+        (0, Locale::Nb | Locale::Nn) => "i dag".into(),
+        (0, Locale::En) => "today".into(),
+        (1, Locale::Nb) => "i morgen".into(),
+        (1, Locale::Nn) => "i morgon".into(),
+        (1, Locale::En) => "tomorrow".into(),
+        (_, Locale::En) => format!("on {}", day.0.format("%d.%m")),
+        (_, _) => day.0.format("%d.%m").to_string(),
+    }
+}
+
+fn reminder_words(
+    locale: Locale,
+    kind: ReminderKind,
+    title: &str,
+    day: Day,
+    today: Day,
+) -> (String, String) {
+    let when = when(locale, day, today);
+    match (kind, locale) {
+        (ReminderKind::HolidayDeadline, Locale::Nb) => (
+            "Husk ferieregistreringen".into(),
+            format!("Fristen for å registrere ferie ({title}) er {when}."),
+        ),
+        (ReminderKind::HolidayDeadline, Locale::Nn) => (
+            "Hugs ferieregistreringa".into(),
+            format!("Fristen for å registrere ferie ({title}) er {when}."),
+        ),
+        (ReminderKind::HolidayDeadline, Locale::En) => (
+            "Holiday registration".into(),
+            format!("The deadline to register holidays ({title}) is {when}."),
+        ),
+        (_, Locale::Nb) => ("Påminnelse".into(), format!("{title} {when}.")),
+        (_, Locale::Nn) => ("Påminning".into(), format!("{title} {when}.")),
+        (_, Locale::En) => ("Reminder".into(), format!("{title} {when}.")),
     }
 }
 
@@ -327,24 +422,42 @@ mod tests {
         let fcm = r#"{"v":"1","kind":"sync","hint":"absence/a-1"}"#;
         assert_eq!(
             parse_payload(fcm),
-            Some(PushHint {
+            Some(PushHint::Sync {
                 target: Some((EntityKind::Absence, "a-1".into()))
             })
         );
         let apns = r#"{"aps":{"content-available":1},"data":{"v":1,"kind":"sync"}}"#;
-        assert_eq!(parse_payload(apns), Some(PushHint { target: None }));
+        assert_eq!(parse_payload(apns), Some(PushHint::Sync { target: None }));
         let unknown_hint = r#"{"v":1,"kind":"sync","hint":"hologram/x"}"#;
-        assert_eq!(parse_payload(unknown_hint), Some(PushHint { target: None }));
+        assert_eq!(
+            parse_payload(unknown_hint),
+            Some(PushHint::Sync { target: None })
+        );
         let odd_id = r#"{"v":1,"kind":"sync","hint":"absence/../x"}"#;
-        assert_eq!(parse_payload(odd_id), Some(PushHint { target: None }));
+        assert_eq!(parse_payload(odd_id), Some(PushHint::Sync { target: None }));
         let fcm_request =
             r#"{"message":{"token":"t","data":{"v":"1","kind":"sync","hint":"message/m_2"}}}"#;
         assert_eq!(
             parse_payload(fcm_request),
-            Some(PushHint {
+            Some(PushHint::Sync {
                 target: Some((EntityKind::Message, "m_2".into()))
             })
         );
+        let reminder = r#"{"v":"1","kind":"reminder","hint":"holiday_deadline/e-1"}"#;
+        assert_eq!(
+            parse_payload(reminder),
+            Some(PushHint::Reminder {
+                kind: ReminderKind::HolidayDeadline,
+                event_id: "e-1".into()
+            })
+        );
+        for bad in [
+            r#"{"v":1,"kind":"reminder"}"#,
+            r#"{"v":1,"kind":"reminder","hint":"birthday/e-1"}"#,
+            r#"{"v":1,"kind":"reminder","hint":"calendar_event/../e"}"#,
+        ] {
+            assert_eq!(parse_payload(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -372,21 +485,57 @@ mod tests {
             first_day: Day::from_ymd(2026, 11, 26).expect("day"),
             last_day: Day::from_ymd(2026, 11, 27).expect("day"),
         };
-        let nb = compose(Locale::Nb, &ev);
+        let nb = compose(Locale::Nb, &ev, "absence/a1".into());
         assert_eq!(nb.title, "Fravær bekreftet");
         assert!(
             nb.body.contains("Ola") && nb.body.contains("26.11–27.11"),
             "{}",
             nb.body
         );
-        assert_eq!(compose(Locale::Nn, &ev).title, "Fråvær stadfesta");
+        assert_eq!(
+            compose(Locale::Nn, &ev, String::new()).title,
+            "Fråvær stadfesta"
+        );
         assert!(
-            compose(Locale::En, &ev)
+            compose(Locale::En, &ev, String::new())
                 .body
                 .contains("Ola's absence (26.11 to 27.11)")
         );
         assert_eq!(nb.category, NotificationCategory::AbsenceAcknowledged);
         assert_eq!(nb.child_id, Some(ChildId("c1".into())));
+        assert_eq!(nb.key, "absence/a1");
+    }
+
+    #[test]
+    fn reminders_say_when_in_every_locale() {
+        let today = Day::from_ymd(2026, 11, 30).expect("day");
+        let ev = |kind, day| NotificationEvent::Reminder {
+            kind,
+            title: "Foreldremøte".into(),
+            day,
+            today,
+        };
+        let tomorrow = ev(ReminderKind::CalendarEvent, today.plus_days(1));
+        assert_eq!(
+            compose(Locale::Nb, &tomorrow, String::new()).body,
+            "Foreldremøte i morgen."
+        );
+        assert_eq!(
+            compose(Locale::Nn, &tomorrow, String::new()).body,
+            "Foreldremøte i morgon."
+        );
+        assert_eq!(
+            compose(Locale::En, &tomorrow, String::new()).body,
+            "Foreldremøte tomorrow."
+        );
+        let deadline = compose(
+            Locale::Nb,
+            &ev(ReminderKind::HolidayDeadline, today.plus_days(3)),
+            String::new(),
+        );
+        assert_eq!(deadline.title, "Husk ferieregistreringen");
+        assert!(deadline.body.ends_with("er 03.12."), "{}", deadline.body);
+        assert_eq!(deadline.category, NotificationCategory::Calendar);
     }
 
     #[test]
@@ -397,7 +546,7 @@ mod tests {
             body: "å".repeat(500),
             urgent: true,
         };
-        let n = compose(Locale::Nb, &ev);
+        let n = compose(Locale::Nb, &ev, String::new());
         assert_eq!(n.category, NotificationCategory::Urgent);
         assert_eq!(n.title, "Viktig: Stengt i dag");
         assert_eq!(n.body.chars().count(), PREVIEW_CHARS + 1);

@@ -45,11 +45,13 @@ pub enum OutboxKind {
     UpdateNotificationPreferences,
     /// Ask the kindergarten to act on a privacy right.
     RequestPrivacy,
+    /// Change the reminder settings.
+    UpdateReminderSettings,
     /// An action of a newer app version.
     Unknown,
 }
 
-const KINDS: [(OutboxKind, &str); 11] = [
+const KINDS: [(OutboxKind, &str); 12] = [
     (OutboxKind::ReportAbsence, "report_absence"),
     (OutboxKind::EditAbsence, "edit_absence"),
     (OutboxKind::WithdrawAbsence, "withdraw_absence"),
@@ -64,6 +66,10 @@ const KINDS: [(OutboxKind, &str); 11] = [
         "update_notification_preferences",
     ),
     (OutboxKind::RequestPrivacy, "request_privacy"),
+    (
+        OutboxKind::UpdateReminderSettings,
+        "update_reminder_settings",
+    ),
 ];
 
 impl OutboxKind {

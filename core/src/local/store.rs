@@ -120,6 +120,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE server_copies ADD COLUMN seq INTEGER;
     "#,
+    // v7: the guardian's reminder settings (a synced entity), and the reminders already shown
+    // on this device (so the same reminder never shows twice, from a push or from the list a
+    // shell schedules offline).
+    r#"
+    CREATE TABLE reminder_settings (id TEXT PRIMARY KEY, child_id TEXT, ref_id TEXT, who TEXT, at INTEGER, at2 INTEGER, flag INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
+    CREATE TABLE reminders_shown (key TEXT PRIMARY KEY, shown_at INTEGER NOT NULL) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -184,6 +191,19 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Copies the WAL into the database and empties it (`wal_checkpoint(TRUNCATE)`): after
+    /// deletions, so the old versions of deleted rows do not linger in the WAL file.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Runs a read on the connection.
+    pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&*self.conn()?)
     }
 
     /// Reads a value from `meta`.

@@ -38,6 +38,7 @@ fn layers() {
         ("outbox", include_str!("outbox.rs")),
         ("reads", include_str!("reads.rs")),
         ("registration", include_str!("registration.rs")),
+        ("reminders", include_str!("reminders.rs")),
         ("shadow", include_str!("shadow.rs")),
         ("store", include_str!("store.rs")),
     ];

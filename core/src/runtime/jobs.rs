@@ -11,8 +11,9 @@ use crate::local::alerts;
 use crate::local::apply::SyncReport;
 use crate::local::cache::{self, Effects};
 use crate::local::file_index::PhotoSize;
-use crate::local::notify::{self, LocalNotification};
+use crate::local::notify::{self, LocalNotification, PushHint};
 use crate::local::outbox;
+use crate::local::reminders::{self, UpcomingReminder};
 use crate::local::store::{get_meta, set_meta};
 use crate::privacy::{self, ExportSummary};
 use crate::sync::{self, SyncStatus};
@@ -100,15 +101,24 @@ impl Inner {
         let me = ctx.account.person_id.clone();
         let mut report = SyncReport::default();
         let dir = ctx.files_dir();
-        sync::pull(
+        let mut deleted = false;
+        let pulled = sync::pull(
             &ctx.store,
             &ctx.auth,
             &me,
             self.tuning.sync_page_limit,
             &mut report,
-            |fx| self.apply(&dir, fx),
+            |fx| {
+                deleted |= fx.deleted;
+                self.apply(&dir, fx)
+            },
         )
-        .await?;
+        .await;
+        if deleted {
+            // Erased people and withdrawn photos must not linger in stale WAL frames.
+            ctx.store.checkpoint()?;
+        }
+        pulled?;
         let now = Timestamp::now().0.to_string();
         ctx.store.write(|tx| set_meta(tx, "last_synced_at", &now))?;
         let mut fx = Effects::default();
@@ -250,26 +260,61 @@ impl Inner {
             if !lock(&self.registry)?.accounts.iter().any(|a| a.id == id) {
                 continue; // the sync found the session revoked and wiped the account
             }
-            let Some((kind, entity_id)) = &hint.target else {
-                continue;
-            };
-            let c = ctx.store.conn()?;
-            let n = alerts::notification(
-                &c,
-                &ctx.account.person_id,
-                &ctx.account.kindergarten_name,
-                self.config.locale,
-                *kind,
-                entity_id,
-            )?;
-            if n.is_some() {
-                return Ok(n);
-            }
-            if cache::exists(&c, *kind, entity_id)? {
-                return Ok(None); // this account's, but not worth (or not wanted) a notification
+            let me = &ctx.account.person_id;
+            match &hint {
+                PushHint::Sync { target } => {
+                    let Some((kind, entity_id)) = target else {
+                        continue;
+                    };
+                    let c = ctx.store.conn()?;
+                    let n = alerts::notification(
+                        &c,
+                        me,
+                        &ctx.account.kindergarten_name,
+                        self.config.locale,
+                        *kind,
+                        entity_id,
+                    )?;
+                    if n.is_some() {
+                        return Ok(n);
+                    }
+                    if cache::exists(&c, *kind, entity_id)? {
+                        return Ok(None); // this account's, but not worth (or not wanted) showing
+                    }
+                }
+                PushHint::Reminder { kind, event_id } => {
+                    if !ctx
+                        .store
+                        .with_conn(|c| cache::exists(c, EntityKind::CalendarEvent, event_id))?
+                    {
+                        continue; // another account's event
+                    }
+                    let now = Timestamp::now();
+                    // Shown once: built and marked shown in one transaction.
+                    return ctx.store.write(|tx| {
+                        let n =
+                            reminders::pushed(tx, me, self.config.locale, *kind, event_id, now)?;
+                        if let Some(n) = &n {
+                            reminders::mark_shown(tx, &n.key, now)?;
+                        }
+                        Ok(n)
+                    });
+                }
             }
         }
         Ok(None)
+    }
+
+    /// The active account's reminders due in the coming days, not shown yet.
+    pub(crate) fn upcoming_reminders(self: &Arc<Self>) -> Result<Vec<UpcomingReminder>> {
+        self.read(|c, ctx| {
+            reminders::upcoming(
+                c,
+                &ctx.account.person_id,
+                self.config.locale,
+                Timestamp::now(),
+            )
+        })
     }
 
     // ----- files, export, telemetry -----

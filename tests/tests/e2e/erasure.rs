@@ -71,11 +71,9 @@ async fn erased_people_leave_no_byte_on_the_device_once_the_app_closed() -> anyh
     erasure_scan(true).await
 }
 
-/// Known defect, kept visible: while the app runs, the WAL's stale frames still hold the
-/// erased person's data (encrypted with the device's key) until SQLite rewinds the WAL. The
-/// fix belongs in the core: a `wal_checkpoint(TRUNCATE)` after a sync that applied tombstones.
+/// While the app runs too: a sync that applied tombstones checkpoints and truncates the WAL,
+/// so its stale frames do not keep the erased person's data (encrypted with the device's key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "core defect: stale WAL frames keep erased data while the app runs"]
 async fn erased_people_leave_no_byte_on_the_device_while_the_app_runs() -> anyhow::Result<()> {
     erasure_scan(false).await
 }

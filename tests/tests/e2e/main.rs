@@ -8,6 +8,7 @@ mod faults;
 mod login_sync;
 mod privacy;
 mod push;
+mod reminders;
 mod secrets_leak;
 mod session;
 mod telemetry;
