@@ -28,6 +28,13 @@ async fn paging_from_zero_equals_a_full_snapshot() {
             .status,
         200
     );
+    let body = json!({"reminders": [{"kind": "calendar_event", "enabled": false, "at": "18:00", "days_before": 1}]});
+    assert_eq!(
+        h.command(Method::PUT, "/v1/me/reminder-settings", &kari, Some(body))
+            .await
+            .status,
+        200
+    );
     let body =
         json!({"preferences": [{"child_id": emma, "category": "photos", "delivery": "off"}]});
     assert_eq!(

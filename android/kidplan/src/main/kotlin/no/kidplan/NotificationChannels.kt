@@ -76,7 +76,10 @@ object NotificationChannels {
         val manager = manager(context)
         if (manager.getNotificationChannel(channelId(n.category)) == null) create(context)
 
-        val tag = n.threadId ?: n.childId ?: n.category.name
+        // One notification per thread (a new message replaces the last); anything else under
+        // the core's key of what it is about, so a reminder shown from a push and the same
+        // reminder scheduled offline (`upcomingReminders`) are one notification.
+        val tag = n.threadId ?: n.key
         val group = groupKey(n.childId)
         val icon = smallIcon(context)
         val notification = Notification.Builder(context, channelId(n.category))
