@@ -144,7 +144,7 @@ pub async fn confirm(
     let me = g.0.person_id;
     let out = st
         .db
-        .tx(move |tx| Ok(confirm_in(tx, &me, &req.code, now)?))
+        .tx(move |tx| confirm_in(tx, &me, &req.code, now))
         .await?;
     out.map(Json).ok_or_else(bad_code)
 }

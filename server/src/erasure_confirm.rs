@@ -64,10 +64,7 @@ pub async fn ask(st: &AppState, s: &StaffCaller, person: Person) -> AppResult<Re
         .db
         .tx(move |tx| {
             not_self(&by, &person)?;
-            if !crate::erasure::person_kindergartens(tx, &person)?
-                .iter()
-                .any(|k| *k == kg)
-            {
+            if !crate::erasure::person_kindergartens(tx, &person)?.contains(&kg) {
                 return Err(AppError::not_found());
             }
             let mut bytes = [0u8; 32];
