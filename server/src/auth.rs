@@ -267,13 +267,12 @@ pub async fn request_code(
     Ok((StatusCode::ACCEPTED, Json(Ack { ok: true })))
 }
 
-/// What an unknown contact gets instead of a code (so both answers take the same path).
-fn no_account_message(contact: &Contact) -> Item {
-    let text = "Kidplan: someone asked for a login code for this address, but no Kidplan account uses it. If it was you, ask your kindergarten which address they have for you.".to_owned();
+/// An e-mail (with `subject`) or an SMS to a contact.
+pub(crate) fn message_to(contact: &Contact, subject: &str, text: String) -> Item {
     match contact {
         Contact::Email(to) => Item::Email {
             to: to.clone(),
-            subject: "Kidplan login".to_owned(),
+            subject: subject.to_owned(),
             text,
         },
         Contact::Phone(to) => Item::Sms {
@@ -283,20 +282,16 @@ fn no_account_message(contact: &Contact) -> Item {
     }
 }
 
+/// What an unknown contact gets instead of a code (so both answers take the same path).
+fn no_account_message(contact: &Contact) -> Item {
+    let text = "Kidplan: someone asked for a login code for this address, but no Kidplan account uses it. If it was you, ask your kindergarten which address they have for you.";
+    message_to(contact, "Kidplan login", text.to_owned())
+}
+
 /// The login code as an e-mail or SMS: the code and nothing else.
 fn code_message(contact: &Contact, code: &str) -> Item {
     let text = format!("Kidplan: your login code is {code}. It expires in 10 minutes.");
-    match contact {
-        Contact::Email(to) => Item::Email {
-            to: to.clone(),
-            subject: "Your Kidplan login code".to_owned(),
-            text,
-        },
-        Contact::Phone(to) => Item::Sms {
-            to: to.clone(),
-            text,
-        },
-    }
+    message_to(contact, "Your Kidplan login code", text)
 }
 
 /// `POST /v1/auth/token` → [`Session`].

@@ -15,7 +15,7 @@ use crate::auth::{Contact, GuardianCaller};
 use crate::db::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
-use crate::send_queue::{self, Item};
+use crate::send_queue;
 use crate::{entities, feed};
 use axum::Json;
 use axum::extract::State;
@@ -73,17 +73,7 @@ pub fn start(
     } else {
         format!("Kidplan: your confirmation code is {code}. It expires in 10 minutes.")
     };
-    let item = match contact {
-        Contact::Email(to) => Item::Email {
-            to: to.clone(),
-            subject: "Confirm your Kidplan address".to_owned(),
-            text,
-        },
-        Contact::Phone(to) => Item::Sms {
-            to: to.clone(),
-            text,
-        },
-    };
+    let item = crate::auth::message_to(contact, "Confirm your Kidplan address", text);
     // Either way the row is the requester's: erasing them deletes it.
     let who = send_queue::For {
         kindergarten_id: Some(kindergarten_id),
