@@ -16,6 +16,10 @@ pub const LOGIN_CODE_MAX_TRIES: u32 = 5;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RequestCode {
     /// An email address or a phone number (`+47...`).
+    #[schema(
+        max_length = 254,
+        pattern = "^([!-?A-~]+@[!--/-?A-~][!-?A-~]*\\.[!-?A-~]*[!--/-?A-~]|\\+[0-9]{8,15}|[0-9]{8})$"
+    )]
     pub contact: String,
 }
 
@@ -23,9 +27,15 @@ pub struct RequestCode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VerifyCode {
     /// The email address or phone number the code was sent to, as given in [`RequestCode`].
+    #[schema(
+        max_length = 254,
+        pattern = "^([!-?A-~]+@[!--/-?A-~][!-?A-~]*\\.[!-?A-~]*[!--/-?A-~]|\\+[0-9]{8,15}|[0-9]{8})$"
+    )]
     pub contact: String,
     /// The one-time code from the email or SMS: [`LOGIN_CODE_DIGITS`] digits, valid for
-    /// [`LOGIN_CODE_TTL_S`] seconds and burnt after [`LOGIN_CODE_MAX_TRIES`] wrong tries.
+    /// [`LOGIN_CODE_TTL_S`] seconds; wrong tries are limited per client (and a code dies after
+    /// many from everyone together).
+    #[schema(max_length = 16)]
     pub code: String,
 }
 
@@ -34,6 +44,7 @@ pub struct VerifyCode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token of the latest [`Session`]; it is replaced by the answer's.
+    #[schema(max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -41,6 +52,7 @@ pub struct RefreshRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     /// The session's current refresh token; it is revoked with the session.
+    #[schema(max_length = 256)]
     pub refresh_token: String,
 }
 

@@ -28,6 +28,7 @@ pub struct ReportAbsence {
     /// Why the child is absent; `unknown` is refused.
     pub reason: AbsenceReason,
     /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
 }
 
@@ -42,6 +43,7 @@ pub struct EditAbsence {
     pub reason: AbsenceReason,
     /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
     /// Replaces the old note.
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
 }
 
@@ -60,6 +62,7 @@ pub struct RegisterHoliday {
     /// Last day (included), `YYYY-MM-DD`: not before `first_day`, at most 366 days after it.
     pub last_day: Day,
     /// A note to staff, at most [`MAX_TEXT_CHARS`] characters; blank or `None` for no note.
+    #[schema(max_length = 4000)]
     pub note: Option<String>,
 }
 
@@ -73,10 +76,12 @@ pub struct StartThread {
     /// kindergarten in general.
     pub child_id: Option<ChildId>,
     /// Subject line, not blank, at most [`MAX_SUBJECT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub subject: String,
     /// The id of the first message, made by the device like `id`.
     pub first_message_id: MessageId,
     /// The first message, not blank, at most [`MAX_TEXT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub body: String,
 }
 
@@ -88,6 +93,7 @@ pub struct SendMessage {
     pub id: MessageId,
     /// The text, not blank, at most [`MAX_TEXT_CHARS`] characters. A broadcast cannot be
     /// answered (`409`).
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub body: String,
 }
 
@@ -109,15 +115,33 @@ pub struct ChangeConsent {
 /// Absent fields are left as they are; an empty string clears a field.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UpdateContact {
-    /// New e-mail address (also a login contact; one used by another person is `409`).
+    /// New e-mail address (also a login contact). It becomes the guardian's only after
+    /// `POST /v1/me/contact/confirm` with the code sent to it; the answer is the same whether or
+    /// not it belongs to another person. Empty removes it.
+    #[schema(
+        max_length = 200,
+        pattern = "^$|^[!-?A-~]+@[!--/-?A-~][!-?A-~]*\\.[!-?A-~]*[!--/-?A-~]$"
+    )]
     pub email: Option<String>,
-    /// New phone number, `+` and digits or 8 Norwegian digits (also a login contact; one used
-    /// by another person is `409`).
+    /// New phone number, `+` and digits or 8 Norwegian digits (also a login contact), confirmed
+    /// like the e-mail address. Empty removes it.
+    #[schema(max_length = 200, pattern = "^$|^(\\+[0-9]{8,15}|[0-9]{8})$")]
     pub phone: Option<String>,
     /// New postal address, at most 200 characters.
+    #[schema(max_length = 200)]
     pub address: Option<String>,
     /// New postal code (postnummer), at most 10 letters, digits or spaces.
+    #[schema(max_length = 10, pattern = "^[A-Za-z0-9 ]*$")]
     pub postal_code: Option<String>,
+}
+
+/// `POST /v1/me/contact/confirm` → [`Guardian`]: the code sent to the new e-mail address or
+/// phone number of a `PUT /v1/me/contact`; only then is the new contact the guardian's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConfirmContact {
+    /// The 6-digit code from the e-mail or SMS sent to the new contact.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub code: String,
 }
 
 /// `PUT /v1/me/notification-preferences` → [`NotificationPreferences`]. Replaces the listed
@@ -126,6 +150,7 @@ pub struct UpdateContact {
 pub struct UpdateNotificationPreferences {
     /// The preferences to set, at most 1000, each for one of the guardian's own children;
     /// `unknown` categories or deliveries are refused.
+    #[schema(max_items = 1000)]
     pub preferences: Vec<NotificationPreference>,
 }
 

@@ -8,7 +8,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(transparent)]
-        #[schema(value_type = String)]
+        #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,64}$")]
         pub struct $name(pub String);
 
         impl $name {

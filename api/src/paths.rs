@@ -28,6 +28,9 @@ pub const THREAD_READ: &str = "/v1/threads/{id}/read";
 pub const CONSENT: &str = "/v1/children/{child_id}/consents/{kind}";
 /// `PUT`: change the guardian's own contact details ([`crate::commands::UpdateContact`]).
 pub const ME_CONTACT: &str = "/v1/me/contact";
+/// `POST`: confirm a new e-mail address or phone number with the code sent to it
+/// ([`crate::commands::ConfirmContact`]).
+pub const ME_CONTACT_CONFIRM: &str = "/v1/me/contact/confirm";
 /// `PUT`: change notification preferences
 /// ([`crate::commands::UpdateNotificationPreferences`]).
 pub const ME_NOTIFICATION_PREFERENCES: &str = "/v1/me/notification-preferences";

@@ -42,9 +42,11 @@ pub struct UpsertPushRegistration {
     pub provider: PushProvider,
     /// The device's push token from FCM or APNs, 1 to 4096 characters. Secret: the server
     /// never returns it. The same token under a new registration id replaces the old one.
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
     /// A random secret, 16 to 512 characters, kept in the device's secret store; the server
     /// keeps only its hash.
+    #[schema(min_length = 16, max_length = 512)]
     pub secret: String,
 }
 

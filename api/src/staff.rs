@@ -14,6 +14,7 @@ pub struct WriteLogEntry {
     /// What the entry is about; `unknown` is refused.
     pub kind: LogKind,
     /// The entry, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub text: String,
 }
 
@@ -21,6 +22,7 @@ pub struct WriteLogEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffMessage {
     /// The answer, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub body: String,
 }
 
@@ -30,8 +32,10 @@ pub struct StaffStartThread {
     /// A child of the staff member's own kindergarten (another is `404`).
     pub child_id: ChildId,
     /// Subject line, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub subject: String,
     /// The first message, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub body: String,
 }
 
@@ -42,8 +46,10 @@ pub struct Broadcast {
     /// One department (avdeling) of the kindergarten; `None` for the whole kindergarten.
     pub department_id: Option<DepartmentId>,
     /// Subject line, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub subject: String,
     /// The message, not blank, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub body: String,
     /// An urgent alert (closure, emergency): notified in category `urgent`, which guardians
     /// cannot switch off.
@@ -52,19 +58,27 @@ pub struct Broadcast {
 
 /// Query of `POST /v1/staff/photos` (the body is the image bytes, `image/jpeg` or `image/png`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadPhotoQuery {
     /// Comma-separated child ids tagged in the photo.
+    #[schema(min_length = 1, max_length = 3700)]
+    #[param(min_length = 1, max_length = 6500)]
     pub children: String,
     /// A caption shown with the photo, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(max_length = 4000)]
+    #[param(max_length = 4000)]
     pub caption: Option<String>,
 }
 
 /// Query of `POST /v1/staff/documents` (the body is the document bytes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadDocumentQuery {
     /// `None` for a document for every family of the kindergarten.
     pub child_id: Option<ChildId>,
     /// Title, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[param(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
 }
 
@@ -94,8 +108,10 @@ pub struct CreateEvent {
     /// One department (avdeling) of the kindergarten; `None` for the whole kindergarten.
     pub department_id: Option<DepartmentId>,
     /// Title, not blank, at most [`crate::commands::MAX_SUBJECT_CHARS`] characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Details, at most [`crate::commands::MAX_TEXT_CHARS`] characters; blank or `None` for none.
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     /// When it starts, epoch milliseconds.
     pub starts_at: crate::time::Timestamp,
@@ -113,6 +129,7 @@ pub struct HandlePrivacyRequest {
     /// `completed` or `rejected`; anything else is refused.
     pub status: crate::privacy::PrivacyRequestStatus,
     /// The answer shown to the guardian, at most [`crate::commands::MAX_TEXT_CHARS`] characters.
+    #[schema(max_length = 4000)]
     pub response: Option<String>,
 }
 
@@ -137,6 +154,21 @@ pub enum Person {
 pub struct EraseRequest {
     /// The person to erase, within the staff member's own kindergarten.
     pub person: Person,
+    /// The token of the first step's answer ([`ErasureConfirmation`]); without it nothing is
+    /// erased and the answer is `202` with a new token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub confirmation: Option<String>,
+}
+
+/// `202` answer of `POST /v1/staff/erasures` without a confirmation: repeat the request with
+/// this token (same person, same manager, within `expires_in` seconds) to erase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureConfirmation {
+    /// The one-time token to send with the second call.
+    pub confirmation: String,
+    /// Seconds the token stays valid.
+    pub expires_in: i64,
 }
 
 /// What an erasure removed.

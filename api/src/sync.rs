@@ -11,11 +11,16 @@ pub const MAX_SYNC_LIMIT: u32 = 1000;
 
 /// Query of a sync request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// The cursor of the last page applied; 0 (or absent) for a full snapshot.
     #[serde(default)]
+    #[schema(minimum = 0)]
+    #[param(minimum = 0)]
     pub cursor: i64,
     /// Largest number of changes to return (1..=1000).
+    #[schema(minimum = 1, maximum = 1000)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

@@ -170,6 +170,7 @@ pub const MIN_REPORTS_TO_PUBLISH: u32 = 20;
 
 /// Query of `GET /v1/telemetry/counters`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountersQuery {
     /// The day (`YYYY-MM-DD`).
     pub day: crate::time::Day,

@@ -59,7 +59,7 @@ impl Timestamp {
     utoipa::ToSchema,
 )]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, format = Date, example = "2026-11-25")]
+#[schema(value_type = String, format = Date, example = "2026-11-25", pattern = "^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 pub struct Day(pub chrono::NaiveDate);
 
 /// A string that is not a `YYYY-MM-DD` day.

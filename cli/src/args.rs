@@ -131,6 +131,9 @@ pub enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Change your contact details, or confirm a new e-mail address or phone number.
+    #[command(subcommand)]
+    Contact(ContactCmd),
     /// Show a child's consents with their history.
     Consents {
         /// The child's first name (case-insensitive) or id.
@@ -177,6 +180,27 @@ pub enum AbsenceCmd {
     Withdraw {
         /// The absence id (or its first characters, as shown by `absence list`).
         id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactCmd {
+    /// Change contact details. A new e-mail address or phone number gets a code; it is yours
+    /// after `kidplan contact confirm CODE`. An empty value removes the detail.
+    Change {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        postal_code: Option<String>,
+    },
+    /// Confirm a new e-mail address or phone number with the code sent to it.
+    Confirm {
+        /// The 6-digit code.
+        code: String,
     },
 }
 

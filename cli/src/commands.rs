@@ -6,7 +6,7 @@
 //! `FileSecretStore`: tokens and database keys, mode 0600) and `server-url` (the server of the
 //! last login, used when `--server` is not given).
 
-use crate::args::{AbsenceCmd, Global, Lang, Reason, TelemetryCmd};
+use crate::args::{AbsenceCmd, ContactCmd, Global, Lang, Reason, TelemetryCmd};
 use crate::errors::{CliResult, Fail};
 use crate::out;
 use crate::output::{self, BOLD, CYAN, DIM, GREEN, Table, YELLOW, paint};
@@ -14,7 +14,7 @@ use kidplan_api::model::*;
 use kidplan_api::push::Locale;
 use kidplan_api::telemetry::Platform;
 use kidplan_api::{ChildId, Day, ThreadId};
-use kidplan_core::{AbsenceReport, HolidayRegistration};
+use kidplan_core::{AbsenceReport, ContactChange, HolidayRegistration};
 use kidplan_core::{Config, FileSecretStore, Kidplan, KidplanError, SyncReport, Tuning};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -258,7 +258,10 @@ pub async fn login(g: &Global, contact: &str, code: Option<String>) -> CliResult
         .verify_login_code(contact.to_owned(), code)
         .await
         .map_err(|e| ctx.fail(e))?;
-    std::fs::write(ctx.data_dir.join(SERVER_FILE), format!("{}\n", ctx.server))?;
+    kidplan_core::private_fs::write_atomic(
+        &ctx.data_dir.join(SERVER_FILE),
+        format!("{}\n", ctx.server).as_bytes(),
+    )?;
     out!(
         "{} logged in at {} ({})",
         paint(GREEN, "✓"),
@@ -682,6 +685,56 @@ pub fn reminders(g: &Global) -> CliResult<()> {
     t.print(0);
     if list.is_empty() {
         out!("No reminders due in the coming 30 days.");
+    }
+    Ok(())
+}
+
+pub async fn contact(g: &Global, cmd: ContactCmd) -> CliResult<()> {
+    let ctx = open(g)?;
+    ctx.require_login()?;
+    match cmd {
+        ContactCmd::Change {
+            email,
+            phone,
+            address,
+            postal_code,
+        } => {
+            let confirming = [&email, &phone]
+                .iter()
+                .any(|v| v.as_deref().is_some_and(|s| !s.is_empty()));
+            ctx.kp
+                .update_contact(ContactChange {
+                    email,
+                    phone,
+                    address,
+                    postal_code,
+                })
+                .map_err(|e| ctx.fail(e))?;
+            send_now(&ctx).await?;
+            out!("{} contact details sent", paint(GREEN, "✓"));
+            if confirming {
+                out!(
+                    "A code was sent to the new address or number: run `kidplan contact confirm CODE`"
+                );
+            }
+        }
+        ContactCmd::Confirm { code } => {
+            ctx.kp
+                .confirm_contact(code)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+            let me = ctx.kp.me().map_err(|e| ctx.fail(e))?;
+            let shown = me
+                .map(|m| {
+                    format!(
+                        "{} / {}",
+                        m.email.unwrap_or_default(),
+                        m.phone.unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            out!("{} confirmed: {shown}", paint(GREEN, "✓"));
+        }
     }
     Ok(())
 }

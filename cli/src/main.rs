@@ -79,6 +79,7 @@ fn main() -> ExitCode {
                 to,
                 note,
             } => commands::holiday(&g, &child, from, to, note).await,
+            Command::Contact(cmd) => commands::contact(&g, cmd).await,
             Command::Consents { child } => commands::consents(&g, &child),
             Command::Reminders => commands::reminders(&g),
             Command::Sync => commands::sync(&g).await,

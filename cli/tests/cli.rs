@@ -114,6 +114,43 @@ fn cmd(server: &str, dir: &Path, args: &[&str]) -> Run {
     run(o)
 }
 
+/// Every directory under `root` (and `root`) is 0700 and every file 0600; there are some of
+/// each (the account's database, accounts.json, ...).
+#[cfg(unix)]
+fn assert_private(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut stack = vec![root.to_owned()];
+    let (mut dirs, mut files) = (0, Vec::new());
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).expect("meta");
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", p.display());
+            dirs += 1;
+            for e in std::fs::read_dir(&p).expect("read_dir").flatten() {
+                stack.push(e.path());
+            }
+        } else {
+            assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
+            files.push(
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    for f in [
+        "accounts.json",
+        "secrets.json",
+        "cache.db",
+        "telemetry.json",
+        "server-url",
+    ] {
+        assert!(files.iter().any(|n| n == f), "{f} not among {files:?}");
+    }
+    assert!(dirs >= 3, "{dirs} directories");
+}
+
 fn ok(r: &Run, what: &str) {
     assert_eq!(
         r.status, 0,
@@ -226,6 +263,12 @@ fn everyday_commands_against_a_real_server() {
     let url = server.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
+    // As an older install left it: a data directory anyone may list.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
 
     // login, with the code on stdin (the server's outbox stands in for the email).
     let mut child = kidplan()
@@ -284,6 +327,8 @@ fn everyday_commands_against_a_real_server() {
     let r = cmd(&url, d, &["children"]);
     ok(&r, "children");
     assert!(r.stdout.contains("Emma Nordmann") && r.stdout.contains("Jakob Nordmann"));
+    #[cfg(unix)]
+    assert_private(d);
 
     let r = cmd(&url, d, &["log", "EMMA", "--limit", "2"]);
     ok(&r, "log");

@@ -127,11 +127,9 @@ impl Registry {
 
     /// Saves atomically (temp file + rename).
     pub fn save(&self, data_dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir(data_dir)?;
         let bytes = serde_json::to_vec_pretty(self)?;
-        let tmp = data_dir.join("accounts.json.tmp");
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, Self::path(data_dir))?;
+        crate::private_fs::write_atomic(&Self::path(data_dir), &bytes)?;
         Ok(())
     }
 
@@ -197,7 +195,7 @@ impl AccountCtx {
             }
         };
         let store = Store::open(&store::db_path(data_dir, &id), &key)?;
-        std::fs::create_dir_all(dir.join("files"))?;
+        crate::private_fs::create_dir(&dir.join("files"))?;
         Ok(AccountCtx {
             auth: Auth::new(&id, secrets, client),
             account,

@@ -360,7 +360,7 @@ impl Client {
             return Err(HttpError::TooLarge);
         }
         let result = async {
-            let mut f = std::fs::File::create(dest).map_err(|_| HttpError::Local)?;
+            let mut f = crate::private_fs::create_file(dest).map_err(|_| HttpError::Local)?;
             let mut n: u64 = 0;
             while let Some(chunk) = resp.chunk().await.map_err(|_| HttpError::Network)? {
                 n += chunk.len() as u64;

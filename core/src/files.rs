@@ -62,7 +62,7 @@ pub async fn fetch(
     if file_index::hit(store, dir, &file)? {
         return path_string(&file.path(dir));
     }
-    std::fs::create_dir_all(dir)?;
+    crate::private_fs::create_dir(dir)?;
     let tmp = dir.join(format!(
         "{}.part{}",
         file.name,

@@ -29,6 +29,7 @@ pub mod files;
 pub mod local;
 pub mod observers;
 pub mod privacy;
+pub mod private_fs;
 pub mod push;
 pub mod requests;
 mod runtime;
@@ -514,11 +515,25 @@ impl Kidplan {
         )
     }
 
-    /// Changes the guardian's own contact details.
+    /// Changes the guardian's own contact details. Address and postal code change at once; a
+    /// new e-mail address or phone number is sent a code and becomes the guardian's only
+    /// after [`Kidplan::confirm_contact`] (until then `me()` shows the old one). The server's
+    /// answer is the same whether or not the new contact belongs to someone else.
     pub fn update_contact(&self, change: ContactChange) -> Out<()> {
         self.act("update_contact", None, |c, a, fx| {
             actions::update_contact(c, a, fx, change)
         })
+    }
+
+    /// Confirms a new e-mail address or phone number with the 6-digit code sent to it (after
+    /// [`Kidplan::update_contact`] was sent), then syncs. A wrong, expired or never-sent code
+    /// is `InvalidInput { field: "code" }`.
+    pub async fn confirm_contact(&self, code: String) -> Out<()> {
+        let inner = self.inner.clone();
+        self.spawn("confirm_contact", async move {
+            inner.confirm_contact(&code).await
+        })
+        .await
     }
 
     /// Changes the guardian's notification preferences (urgent alerts stay on).

@@ -120,7 +120,7 @@ pub struct FileSecretStore {
 impl FileSecretStore {
     /// A store in `<dir>/secrets.json`; `dir` is created if missing.
     pub fn new(dir: &str) -> Result<Arc<Self>> {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::private_fs::create_dir(std::path::Path::new(dir)).map_err(io)?;
         Ok(Arc::new(Self {
             path: PathBuf::from(dir).join("secrets.json"),
             lock: Mutex::new(()),

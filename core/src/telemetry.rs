@@ -367,10 +367,7 @@ impl Telemetry {
         let Ok(bytes) = serde_json::to_vec(s) else {
             return;
         };
-        let tmp = self.path.with_extension("json.tmp");
-        if std::fs::write(&tmp, bytes).is_ok() {
-            let _ = std::fs::rename(&tmp, &self.path);
-        }
+        let _ = crate::private_fs::write_atomic(&self.path, &bytes);
     }
 }
 

@@ -6,10 +6,12 @@ use crate::db::Db;
 use crate::error;
 use crate::providers::{EmailSender, PushSender, SmsSender};
 use crate::{
-    access, auth, erasure, feed, files, parent, push, reminders, staff, telemetry, tokens,
+    access, auth, contact_change, erasure, feed, files, parent, permissions, push, reminders,
+    staff, telemetry, tokens,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -19,6 +21,7 @@ use kidplan_api::{MAX_JSON_BODY, MAX_UPLOAD_BODY};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The providers messages are handed to.
 #[derive(Clone)]
@@ -36,6 +39,8 @@ pub struct AppState {
     pub files_dir: PathBuf,
     pub token_ttl_s: i64,
     pub limits: RateLimits,
+    /// Request and body timeouts (the connection limits are applied by [`crate::net::serve`]).
+    pub timeouts: crate::net::ConnectionLimits,
     pub providers: Providers,
     /// Everything sent to a provider goes through it.
     pub queue: crate::send_queue::SendQueue,
@@ -50,11 +55,46 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-fn routes() -> Router<AppState> {
+/// `408` when a JSON request, body included, takes longer than its limit.
+fn request_timeout(state: &AppState) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.timeouts.request_timeout)
+}
+
+/// The staff routes, behind [`permissions::gate`] (role and department, in one place).
+fn staff_routes(state: &AppState) -> Router<AppState> {
     let uploads = Router::new()
         .route(p::STAFF_PHOTOS, post(files::upload_photo))
         .route(p::STAFF_DOCUMENTS, post(files::upload_document))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY));
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.timeouts.upload_timeout,
+        ));
+    Router::new()
+        .route(p::STAFF_LOG_ENTRIES, post(staff::log_entry))
+        .route(p::STAFF_THREADS, post(staff::start_thread))
+        .route(p::STAFF_THREAD_MESSAGES, post(staff::message))
+        .route(p::STAFF_BROADCASTS, post(staff::broadcast))
+        .route(p::STAFF_EVENTS, post(staff::create_event))
+        .route(p::STAFF_ATTENDANCE, post(staff::attendance))
+        .route(p::STAFF_ABSENCE_ACK, post(staff::acknowledge_absence))
+        .route(p::STAFF_PRIVACY_REQUESTS, get(staff::privacy_requests))
+        .route(
+            p::STAFF_PRIVACY_REQUEST_HANDLE,
+            post(staff::handle_privacy_request),
+        )
+        .route(p::STAFF_ERASURES, post(erasure::erase_person))
+        .route(p::STAFF_SEND_QUEUE, get(staff::send_queue))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(request_timeout(state))
+        .merge(uploads)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            permissions::gate,
+        ))
+}
+
+fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(p::OPENAPI, get(openapi))
         .route(p::AUTH_CODE, post(auth::request_code))
@@ -73,6 +113,7 @@ fn routes() -> Router<AppState> {
         .route(p::THREAD_READ, post(parent::mark_read))
         .route(p::CONSENT, put(parent::change_consent))
         .route(p::ME_CONTACT, put(parent::update_contact))
+        .route(p::ME_CONTACT_CONFIRM, post(contact_change::confirm))
         .route(
             p::ME_NOTIFICATION_PREFERENCES,
             put(parent::update_notification_preferences),
@@ -90,27 +131,14 @@ fn routes() -> Router<AppState> {
         .route(p::TELEMETRY_COUNTERS, get(telemetry::counters))
         .route(p::TELEMETRY_KEY, get(tokens::key))
         .route(p::TELEMETRY_TOKENS, post(tokens::issue))
-        .route(p::STAFF_LOG_ENTRIES, post(staff::log_entry))
-        .route(p::STAFF_THREADS, post(staff::start_thread))
-        .route(p::STAFF_THREAD_MESSAGES, post(staff::message))
-        .route(p::STAFF_BROADCASTS, post(staff::broadcast))
-        .route(p::STAFF_EVENTS, post(staff::create_event))
-        .route(p::STAFF_ATTENDANCE, post(staff::attendance))
-        .route(p::STAFF_ABSENCE_ACK, post(staff::acknowledge_absence))
-        .route(p::STAFF_PRIVACY_REQUESTS, get(staff::privacy_requests))
-        .route(
-            p::STAFF_PRIVACY_REQUEST_HANDLE,
-            post(staff::handle_privacy_request),
-        )
-        .route(p::STAFF_ERASURES, post(erasure::erase_person))
-        .route(p::STAFF_SEND_QUEUE, get(staff::send_queue))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .merge(uploads)
+        .layer(request_timeout(state))
+        .merge(staff_routes(state))
 }
 
 /// The router with every layer (outermost first: panic guard, JSON errors, faults, access log).
 pub fn router(state: AppState) -> Router {
-    let app = routes()
+    let app = routes(&state)
         .fallback(error::not_found_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(middleware::from_fn_with_state(
@@ -122,7 +150,11 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         crate::faults::layer,
     ));
-    app.layer(middleware::map_response(error::json_errors))
-        .layer(CatchPanicLayer::custom(error::panic_response))
-        .with_state(state)
+    // A body that stalls between two pieces fails its extractor (400) instead of waiting.
+    app.layer(RequestBodyTimeoutLayer::new(
+        state.timeouts.body_idle_timeout,
+    ))
+    .layer(middleware::map_response(error::json_errors))
+    .layer(CatchPanicLayer::custom(error::panic_response))
+    .with_state(state)
 }

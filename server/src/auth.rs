@@ -1,7 +1,8 @@
 //! Login by one-time code, sessions with short-lived access tokens and rotating refresh
 //! tokens, and the extractors that turn a bearer token into a caller.
 //!
-//! Codes: 6 digits, 10 minutes, burnt after 5 wrong tries, stored hashed. Tokens: 32 random
+//! Codes: 6 digits, 10 minutes, stored hashed; wrong tries are limited per client (see
+//! [`RateLimits`]). Tokens: 32 random
 //! bytes, stored as SHA-256. A refresh token used twice revokes its whole session. The answer
 //! to a code request is the same whether or not the contact is known.
 
@@ -21,17 +22,32 @@ use rand::Rng;
 use rusqlite::{Connection, params};
 
 /// Request limits of the login endpoints (per sliding window).
+///
+/// None of them lets a stranger lock a parent out: past `codes_per_contact` the answer stays
+/// `202` and no new code is sent (the codes already sent stay valid); wrong codes count
+/// against the client IP that sent them, for that contact (`wrong_codes_per_contact_and_ip`)
+/// and in all (`verifications_per_ip`, failures only, so a busy shared network of parents who
+/// type their codes right is never refused); a code dies only after
+/// [`WRONG_CODES_PER_CODE`] wrong tries from all clients together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Code requests per contact per window.
+    /// Codes sent to one contact per window; further requests send nothing (same answer).
     pub codes_per_contact: u32,
-    /// Code requests per client IP per window.
+    /// Code requests per client IP per window (`429` past it).
     pub codes_per_ip: u32,
-    /// Code verifications per client IP per window.
+    /// Failed code verifications per client IP per window (`429` past it).
     pub verifications_per_ip: u32,
+    /// Failed verifications of one contact from one client IP per window (`429` past it).
+    pub wrong_codes_per_contact_and_ip: u32,
     /// The window, in seconds.
     pub window_s: i64,
 }
+
+/// Wrong tries, from every client together, after which a code no longer works.
+pub const WRONG_CODES_PER_CODE: i64 = 50;
+
+/// Codes of one contact valid at once (a new request keeps the newest ones).
+const LIVE_CODES_PER_CONTACT: i64 = 3;
 
 impl Default for RateLimits {
     fn default() -> Self {
@@ -39,6 +55,7 @@ impl Default for RateLimits {
             codes_per_contact: 5,
             codes_per_ip: 200,
             verifications_per_ip: 200,
+            wrong_codes_per_contact_and_ip: 5,
             window_s: 600,
         }
     }
@@ -131,8 +148,14 @@ fn find_person(conn: &Connection, contact: &Contact) -> AppResult<Option<Person>
     Ok(None)
 }
 
-/// Counts a request in a rate bucket; 429 when the bucket is full.
-fn rate_hit(conn: &Connection, bucket: &str, limit: u32, window_s: i64, now: i64) -> AppResult<()> {
+/// `429` when a rate bucket is full (counts nothing).
+fn rate_full(
+    conn: &Connection,
+    bucket: &str,
+    limit: u32,
+    window_s: i64,
+    now: i64,
+) -> AppResult<()> {
     let since = now - window_s * 1000;
     let (count, oldest): (i64, Option<i64>) = conn.query_row(
         "SELECT COUNT(*), MIN(at) FROM rate_events WHERE bucket = ?1 AND at > ?2",
@@ -144,11 +167,22 @@ fn rate_hit(conn: &Connection, bucket: &str, limit: u32, window_s: i64, now: i64
         let secs = u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX);
         return Err(AppError::rate_limited(secs));
     }
+    Ok(())
+}
+
+/// Counts one event in a rate bucket.
+fn rate_count(conn: &Connection, bucket: &str, now: i64) -> AppResult<()> {
     conn.execute(
         "INSERT INTO rate_events (bucket, at) VALUES (?1, ?2)",
         params![bucket, now],
     )?;
     Ok(())
+}
+
+/// Counts a request in a rate bucket; 429 when the bucket is full.
+fn rate_hit(conn: &Connection, bucket: &str, limit: u32, window_s: i64, now: i64) -> AppResult<()> {
+    rate_full(conn, bucket, limit, window_s, now)?;
+    rate_count(conn, bucket, now)
 }
 
 /// The rate bucket of a contact (hashed: the table holds no contact).
@@ -169,7 +203,13 @@ fn random_token(prefix: &str) -> String {
     )
 }
 
-/// `POST /v1/auth/code` → 202.
+/// `POST /v1/auth/code` → 202, the same answer whether or not the contact belongs to anyone.
+///
+/// Both branches do the same work up to the hand-off: the same lookups, a code made and
+/// stored (for an unknown contact under no person, so it can never log anyone in), and one
+/// message handed to the same provider path (for an unknown contact a notice without a
+/// code: "no Kidplan account uses this address"). Past the per-contact limit, known or
+/// not, nothing is stored or sent and the answer is still `202`.
 pub async fn request_code(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -181,42 +221,58 @@ pub async fn request_code(
     st.db
         .tx(move |tx| {
             rate_hit(tx, &format!("code-ip:{ip}"), limits.codes_per_ip, limits.window_s, now)?;
-            rate_hit(tx, &contact_bucket(contact.as_str()), limits.codes_per_contact, limits.window_s, now)?;
-            let Some(person) = find_person(tx, &contact)? else {
-                return Ok(());
-            };
-            let contact_hash = sha256_hex(contact.as_str());
+            let bucket = contact_bucket(contact.as_str());
+            let quiet = rate_full(tx, &bucket, limits.codes_per_contact, limits.window_s, now).is_err();
+            let person = find_person(tx, &contact)?;
             let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-            tx.execute("DELETE FROM login_codes WHERE contact_hash = ?1", [&contact_hash])?;
+            if quiet {
+                return Ok(());
+            }
+            rate_count(tx, &bucket, now)?;
+            let contact_hash = sha256_hex(contact.as_str());
+            let (role, person_id) = match &person {
+                Some(p) => (p.role, p.id.as_str()),
+                None => (Role::Guardian, ""),
+            };
+            tx.execute(
+                "DELETE FROM login_codes WHERE contact_hash = ?1 AND id NOT IN
+                 (SELECT id FROM login_codes WHERE contact_hash = ?1 ORDER BY id DESC LIMIT ?2)",
+                params![contact_hash, LIVE_CODES_PER_CONTACT - 1],
+            )?;
             tx.execute(
                 "INSERT INTO login_codes (contact_hash, role, person_id, code_hash, expires_at, tries)
                  VALUES (?1, ?2, ?3, ?4, ?5, 0)",
                 params![
                     contact_hash,
-                    crate::entities::enum_str(&person.role),
-                    person.id,
+                    crate::entities::enum_str(&role),
+                    person_id,
                     code_hash(&contact_hash, &code),
                     now + LOGIN_CODE_TTL_S * 1000
                 ],
             )?;
-            let who = send_queue::For {
-                kindergarten_id: Some(&person.kindergarten_id),
-                person_id: Some(&person.id),
+            let (item, who) = match &person {
+                Some(p) => (
+                    code_message(&contact, &code),
+                    send_queue::For {
+                        kindergarten_id: Some(&p.kindergarten_id),
+                        person_id: Some(&p.id),
+                    },
+                ),
+                None => (no_account_message(&contact), send_queue::For::default()),
             };
-            send_queue::enqueue(tx, &code_message(&contact, &code), who, now)
+            send_queue::enqueue(tx, &item, who, now)
         })
         .await?;
     st.queue.after_commit().await;
     Ok((StatusCode::ACCEPTED, Json(Ack { ok: true })))
 }
 
-/// The login code as an e-mail or SMS: the code and nothing else.
-fn code_message(contact: &Contact, code: &str) -> Item {
-    let text = format!("Kidplan: your login code is {code}. It expires in 10 minutes.");
+/// An e-mail (with `subject`) or an SMS to a contact.
+pub(crate) fn message_to(contact: &Contact, subject: &str, text: String) -> Item {
     match contact {
         Contact::Email(to) => Item::Email {
             to: to.clone(),
-            subject: "Your Kidplan login code".to_owned(),
+            subject: subject.to_owned(),
             text,
         },
         Contact::Phone(to) => Item::Sms {
@@ -224,6 +280,18 @@ fn code_message(contact: &Contact, code: &str) -> Item {
             text,
         },
     }
+}
+
+/// What an unknown contact gets instead of a code (so both answers take the same path).
+fn no_account_message(contact: &Contact) -> Item {
+    let text = "Kidplan: someone asked for a login code for this address, but no Kidplan account uses it. If it was you, ask your kindergarten which address they have for you.";
+    message_to(contact, "Kidplan login", text.to_owned())
+}
+
+/// The login code as an e-mail or SMS: the code and nothing else.
+fn code_message(contact: &Contact, code: &str) -> Item {
+    let text = format!("Kidplan: your login code is {code}. It expires in 10 minutes.");
+    message_to(contact, "Your Kidplan login code", text)
 }
 
 /// `POST /v1/auth/token` → [`Session`].
@@ -240,25 +308,39 @@ pub async fn verify_code(
     let outcome = st
         .db
         .tx(move |tx| {
-            rate_hit(tx, &format!("verify-ip:{ip}"), limits.verifications_per_ip, limits.window_s, now)?;
             let contact_hash = sha256_hex(contact.as_str());
-            let row = opt(tx.query_row(
-                "SELECT id, role, person_id, code_hash, tries FROM login_codes
-                 WHERE contact_hash = ?1 AND expires_at > ?2 ORDER BY id DESC LIMIT 1",
-                params![contact_hash, now],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?)),
-            ))?;
-            let Some((id, role, person_id, hash, tries)) = row else {
+            let ip_bucket = format!("verify-fail-ip:{ip}");
+            let pair_bucket = format!("verify-fail:{contact_hash}:{ip}");
+            rate_full(tx, &ip_bucket, limits.verifications_per_ip, limits.window_s, now)?;
+            rate_full(tx, &pair_bucket, limits.wrong_codes_per_contact_and_ip, limits.window_s, now)?;
+            let candidates: Vec<(i64, String, String, String)> = tx
+                .prepare(
+                    "SELECT id, role, person_id, code_hash FROM login_codes
+                     WHERE contact_hash = ?1 AND expires_at > ?2 AND tries < ?3 ORDER BY id DESC",
+                )?
+                .query_map(params![contact_hash, now, WRONG_CODES_PER_CODE], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let wanted = code_hash(&contact_hash, &code);
+            let hit = candidates
+                .into_iter()
+                .find(|(_, _, person_id, hash)| *hash == wanted && !person_id.is_empty());
+            let Some((_, role, person_id, _)) = hit else {
+                // The failure counts against this client, and against the live codes only
+                // after many tries from everyone together.
+                rate_count(tx, &ip_bucket, now)?;
+                rate_count(tx, &pair_bucket, now)?;
+                tx.execute(
+                    "UPDATE login_codes SET tries = tries + 1 WHERE contact_hash = ?1",
+                    [&contact_hash],
+                )?;
+                tx.execute(
+                    "DELETE FROM login_codes WHERE contact_hash = ?1 AND tries >= ?2",
+                    params![contact_hash, WRONG_CODES_PER_CODE],
+                )?;
                 return Ok(Err(bad_code()));
             };
-            if hash != code_hash(&contact_hash, &code) {
-                if tries + 1 >= i64::from(LOGIN_CODE_MAX_TRIES) {
-                    tx.execute("DELETE FROM login_codes WHERE id = ?1", [id])?;
-                } else {
-                    tx.execute("UPDATE login_codes SET tries = tries + 1 WHERE id = ?1", [id])?;
-                }
-                return Ok(Err(bad_code()));
-            }
             tx.execute("DELETE FROM login_codes WHERE contact_hash = ?1", [&contact_hash])?;
             let role: Role = crate::entities::enum_from(role)?;
             let Some(kindergarten_id) = home_kindergarten(tx, role, &person_id)? else {
@@ -413,9 +495,10 @@ pub struct Caller {
 #[derive(Clone, Debug)]
 pub struct GuardianCaller(pub Caller);
 
-/// A caller with role `staff` (403 for guardians).
+/// A member of staff admitted by [`crate::permissions::gate`]: the caller, their role and
+/// where they may act. Only the gate makes one; a handler on a route without the gate gets 403.
 #[derive(Clone, Debug)]
-pub struct StaffCaller(pub Caller);
+pub struct StaffCaller(pub Caller, pub crate::permissions::StaffMember);
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts
@@ -478,13 +561,12 @@ impl FromRequestParts<AppState> for GuardianCaller {
 impl FromRequestParts<AppState> for StaffCaller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let c = Caller::from_request_parts(parts, st).await?;
-        if c.role == Role::Staff {
-            Ok(Self(c))
-        } else {
-            Err(AppError::forbidden())
-        }
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<StaffCaller>()
+            .cloned()
+            .ok_or_else(AppError::forbidden)
     }
 }
 

@@ -174,6 +174,13 @@ pub fn note(field: &str, note: Option<String>, max: usize) -> AppResult<Option<S
 
 /// Checks a day range.
 pub fn check_days(first: kidplan_api::Day, last: kidplan_api::Day) -> AppResult<()> {
+    // Years the contract names (1900..=2199): anything else would be stored in a form that
+    // does not read back as a day.
+    for (field, day) in [("first_day", first), ("last_day", last)] {
+        if !day.in_range() {
+            return Err(AppError::invalid(field, "year out of range (1900-2199)"));
+        }
+    }
     if last < first {
         return Err(AppError::invalid(
             "last_day",

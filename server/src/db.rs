@@ -26,6 +26,31 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (day, guardian_id)) WITHOUT ROWID;
      CREATE TABLE telemetry_spent (day TEXT NOT NULL, token_hash TEXT NOT NULL,
          PRIMARY KEY (day, token_hash)) WITHOUT ROWID;",
+    // Version 6: erasures take a second confirmation and leave an audit record naming who
+    // erased and when, nothing of the erased person (see `erasure_confirm`).
+    "CREATE TABLE erasure_confirmations (
+        token_hash TEXT PRIMARY KEY,
+        staff_id TEXT NOT NULL,
+        person_hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE erasure_audit (
+        id INTEGER PRIMARY KEY,
+        kindergarten_id TEXT NOT NULL,
+        erased_by TEXT,
+        erased_at INTEGER NOT NULL
+    );",
+    // Version 7: a new e-mail or phone waits for the code sent to it (see `contact_change`).
+    "CREATE TABLE contact_changes (
+        id INTEGER PRIMARY KEY,
+        guardian_id TEXT NOT NULL REFERENCES guardians(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        tries INTEGER NOT NULL
+    );
+    CREATE INDEX contact_changes_guardian ON contact_changes(guardian_id);",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

@@ -18,6 +18,7 @@ use crate::extract::ApiJson;
 use crate::feed;
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use kidplan_api::staff::{EraseRequest, ErasureReport, Person};
 use kidplan_api::sync::EntityKind;
 use rusqlite::Connection;
@@ -394,7 +395,7 @@ impl<'a> Eraser<'a> {
 }
 
 /// The kindergarten a person belongs to (staff may only erase people of their own).
-fn person_kindergartens(conn: &Connection, person: &Person) -> AppResult<Vec<String>> {
+pub(crate) fn person_kindergartens(conn: &Connection, person: &Person) -> AppResult<Vec<String>> {
     let (sql, id) = match person {
         Person::Child(id) => ("SELECT kindergarten_id FROM children WHERE id = ?1", id.as_str()),
         Person::Staff(id) => ("SELECT kindergarten_id FROM staff WHERE id = ?1", id.as_str()),
@@ -439,23 +440,39 @@ pub fn erase_kindergarten(
     Ok(e.finish())
 }
 
-/// `POST /v1/staff/erasures`.
+/// `POST /v1/staff/erasures`: without `confirmation` the first step (see
+/// [`crate::erasure_confirm`]), with it the erasure and its audit record.
 pub async fn erase_person(
     State(st): State<AppState>,
     s: StaffCaller,
     ApiJson(req): ApiJson<EraseRequest>,
-) -> AppResult<Json<ErasureReport>> {
+) -> AppResult<Response> {
+    let Some(token) = req.confirmation.clone() else {
+        return crate::erasure_confirm::ask(&st, &s, req.person).await;
+    };
     let kg = s.0.kindergarten_id;
-    let (mut report, files) = st
+    let by = s.0.person_id;
+    let now = st.clock.now_ms();
+    let spent = token.clone();
+    let outcome = st
         .db
         .call(move |conn| {
             let tx = conn.transaction()?;
+            crate::erasure_confirm::redeem(&tx, &by, &req.person, &token, now)?;
             let out = erase(&tx, &kg, &req.person)?;
+            crate::erasure_confirm::record(&tx, &kg, &by, &req.person, now)?;
             tx.commit()?;
             crate::db::checkpoint_truncate(conn)?;
             Ok(out)
         })
-        .await?;
+        .await;
+    let (mut report, files) = match outcome {
+        Ok(out) => out,
+        Err(e) => {
+            crate::erasure_confirm::spend(&st, spent).await;
+            return Err(e);
+        }
+    };
     report.files_deleted = crate::files::delete_files(st.files_dir.clone(), files).await;
     tracing::info!(
         rows = report.rows_deleted,
@@ -463,5 +480,5 @@ pub async fn erase_person(
         anonymised = report.rows_anonymised,
         "erasure done"
     );
-    Ok(Json(report))
+    Ok(Json(report).into_response())
 }

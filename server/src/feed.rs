@@ -327,9 +327,15 @@ pub async fn sync(
     let limit = match q.limit {
         None => DEFAULT_SYNC_LIMIT,
         Some(0) => return Err(AppError::invalid("limit", "limit must be at least 1")),
-        Some(n) => n.min(MAX_SYNC_LIMIT),
+        Some(n) if n > MAX_SYNC_LIMIT => {
+            return Err(AppError::invalid("limit", "limit must be at most 1000"));
+        }
+        Some(n) => n,
     };
-    let cursor = q.cursor.max(0);
+    if q.cursor < 0 {
+        return Err(AppError::invalid("cursor", "cursor must not be negative"));
+    }
+    let cursor = q.cursor;
     let gid = caller.0.person_id.clone();
     let page = st
         .db

@@ -14,10 +14,12 @@ mod app;
 pub mod auth;
 pub mod clock;
 mod command;
+mod contact_change;
 pub mod contract;
 pub mod db;
 mod entities;
 pub mod erasure;
+mod erasure_confirm;
 pub mod error;
 mod extract;
 #[cfg(feature = "faults")]
@@ -28,6 +30,7 @@ pub mod maintenance;
 mod net;
 pub mod notices;
 mod parent;
+pub mod permissions;
 pub mod providers;
 mod push;
 pub mod reminders;
@@ -49,7 +52,7 @@ pub use providers::{
 };
 pub use seed::demo;
 pub use send_queue::QueueReport;
-pub use server::{DB_FILE, FILES_DIR, RunningServer, ServerConfig, open_db};
+pub use server::{ConnectionLimits, DB_FILE, FILES_DIR, RunningServer, ServerConfig, open_db};
 
 /// Creates a session for a person directly in a database file and prints nothing: used by the
 /// hidden `token` subcommand (schemathesis needs a bearer token without reading the outbox).

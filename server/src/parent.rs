@@ -358,16 +358,6 @@ fn contact_field(
     }
 }
 
-fn contact_taken(conn: &Connection, column: &str, value: &str, me: &str) -> AppResult<()> {
-    let sql = format!(
-        "SELECT 1 FROM guardians WHERE {column} = ?1 AND id <> ?2 UNION ALL SELECT 1 FROM staff WHERE {column} = ?1"
-    );
-    if crate::db::opt(conn.query_row(&sql, params![value, me], |_| Ok(())))?.is_some() {
-        return Err(AppError::conflict("contact used by another person"));
-    }
-    Ok(())
-}
-
 /// `PUT /v1/me/contact` (rectification).
 pub async fn update_contact(
     State(st): State<AppState>,
@@ -395,17 +385,25 @@ pub async fn update_contact(
                 Err(AppError::invalid("postal_code", "not a postal code"))
             }
         })?;
-        for (column, value) in [("email", &email), ("phone", &phone)] {
+        // A new e-mail or phone waits for its code (see `contact_change`); removing one is
+        // immediate.
+        for value in [&email, &phone] {
             if let Some(Some(v)) = value {
-                contact_taken(c.conn, column, v, &c.view.id)?;
+                let contact = crate::auth::Contact::parse(v)?;
+                crate::contact_change::start(
+                    c.conn,
+                    &c.view.id,
+                    &c.kindergarten_id,
+                    &contact,
+                    c.now,
+                )?;
             }
         }
-        for (column, value) in [
-            ("email", email),
-            ("phone", phone),
-            ("address", address),
-            ("postal_code", postal_code),
-        ] {
+        let removals = [("email", email), ("phone", phone)]
+            .into_iter()
+            .filter(|(_, v)| matches!(v, Some(None)));
+        for (column, value) in removals.chain([("address", address), ("postal_code", postal_code)])
+        {
             if let Some(v) = value {
                 let sql = format!("UPDATE guardians SET {column} = ?2 WHERE id = ?1");
                 c.conn.execute(&sql, params![c.view.id, v])?;

@@ -121,7 +121,7 @@ pub fn notify(
 }
 
 fn valid_registration_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
+    (1..=64).contains(&id.len())
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -137,7 +137,7 @@ pub async fn upsert(
     if !valid_registration_id(&id) {
         return Err(AppError::invalid(
             "id",
-            "registration id: 1-128 letters, digits, - or _",
+            "registration id: 1-64 letters, digits, - or _",
         ));
     }
     if req.provider == PushProvider::Unknown {

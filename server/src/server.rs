@@ -5,8 +5,8 @@ use crate::app::{self, AppState, Providers};
 use crate::auth::{Contact, RateLimits};
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::extract::ConnMeta;
 use crate::maintenance::MaintenanceReport;
+pub use crate::net::ConnectionLimits;
 use crate::providers::config::ProvidersConfig;
 use crate::providers::{
     self, EmailSender, OutboxMessage, OutboxSender, PushSender, RecordedPush, SmsSender,
@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub access_token_ttl_s: i64,
     pub clock: Clock,
     pub rate_limits: RateLimits,
+    /// Connection limits and timeouts against hostile clients.
+    pub connection_limits: ConnectionLimits,
     /// How often maintenance runs on its own (`None`: only through `run_maintenance`).
     pub maintenance_every: Option<Duration>,
     /// Email provider (default: the outbox table).
@@ -71,6 +73,7 @@ impl ServerConfig {
             access_token_ttl_s: 900,
             clock: Clock::system(),
             rate_limits: RateLimits::default(),
+            connection_limits: ConnectionLimits::default(),
             maintenance_every: Some(Duration::from_secs(3600)),
             email: None,
             sms: None,
@@ -151,6 +154,7 @@ impl RunningServer {
             files_dir: cfg.files_path(),
             token_ttl_s: cfg.access_token_ttl_s,
             limits: cfg.rate_limits,
+            timeouts: cfg.connection_limits,
             providers,
             queue: queue.clone(),
             #[cfg(feature = "faults")]
@@ -159,16 +163,8 @@ impl RunningServer {
         let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let service = app::router(state.clone()).into_make_service_with_connect_info::<ConnMeta>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(crate::net::Listener(listener), service)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "server stopped with an error");
-            }
-        });
+        let app = app::router(state.clone());
+        let task = tokio::spawn(crate::net::serve(listener, app, cfg.connection_limits, rx));
         let maintenance = cfg
             .maintenance_every
             .map(|every| spawn_maintenance(db.clone(), cfg.clock.clone(), cfg.files_path(), every));

@@ -255,6 +255,22 @@ impl RawSession {
         ))
     }
 
+    /// Erases a person as this (manager's) session: the first call gets the confirmation
+    /// token, the second erases.
+    pub async fn erase(
+        &self,
+        person: kidplan_api::staff::Person,
+    ) -> anyhow::Result<kidplan_api::staff::ErasureReport> {
+        use kidplan_api::staff::{EraseRequest, ErasureConfirmation};
+        let mut req = EraseRequest {
+            person,
+            confirmation: None,
+        };
+        let c: ErasureConfirmation = self.post(kidplan_api::paths::STAFF_ERASURES, &req).await?;
+        req.confirmation = Some(c.confirmation);
+        self.post(kidplan_api::paths::STAFF_ERASURES, &req).await
+    }
+
     /// `POST path` with raw bytes (uploads).
     pub async fn upload<R: DeserializeOwned>(
         &self,

@@ -562,15 +562,21 @@ pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactCha
     {
         return Err(Error::invalid("phone"));
     }
+    let removed_or_kept = |old: Option<String>, new: &Option<String>| match new {
+        Some(s) if s.is_empty() => None,
+        _ => old,
+    };
     let apply = |old: Option<String>, new: &Option<String>| match new {
         None => old,
         Some(s) if s.is_empty() => None,
         Some(s) => Some(s.clone()),
     };
     let shows = match cache::get::<Guardian>(c, EntityKind::Guardian, a.me)? {
+        // A new e-mail or phone is the guardian's only once confirmed with the code sent to
+        // it (`Kidplan::confirm_contact`); removing one is immediate.
         Some(g) => vec![Entity::Guardian(Guardian {
-            email: apply(g.email.clone(), &u.email),
-            phone: apply(g.phone.clone(), &u.phone),
+            email: removed_or_kept(g.email.clone(), &u.email),
+            phone: removed_or_kept(g.phone.clone(), &u.phone),
             address: apply(g.address.clone(), &u.address),
             postal_code: apply(g.postal_code.clone(), &u.postal_code),
             ..g

@@ -238,7 +238,13 @@ fn open_keyed(path: &Path, key_hex: &str) -> Result<Connection> {
         return Err(Error::Unreadable("key is not 64 hex digits"));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir(dir)?;
+    }
+    // Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+    if !path.exists() {
+        drop(crate::private_fs::create_file(path)?);
+    } else {
+        crate::private_fs::narrow_file(path)?;
     }
     let conn = Connection::open_with_flags(
         path,

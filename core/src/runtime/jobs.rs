@@ -355,6 +355,43 @@ impl Inner {
         self.after_network(&ctx, r)
     }
 
+    /// Confirms a new e-mail address or phone number with the code sent to it, then pulls the
+    /// changed record (a failed pull is left to the next sync).
+    pub(crate) async fn confirm_contact(self: &Arc<Self>, code: &str) -> Result<()> {
+        let code = code.trim();
+        if code.len() != kidplan_api::auth::LOGIN_CODE_DIGITS
+            || !code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(crate::error::Error::invalid("code"));
+        }
+        let ctx = self.require_ctx()?;
+        let client = ctx.auth.client();
+        let body = serde_json::to_string(&kidplan_api::commands::ConfirmContact {
+            code: code.to_owned(),
+        })?;
+        let r = ctx
+            .auth
+            .call(|t| {
+                let body = body.clone();
+                async move {
+                    client
+                        .send(
+                            reqwest::Method::POST,
+                            kidplan_api::paths::ME_CONTACT_CONFIRM,
+                            Some(&t),
+                            None,
+                            Some(body),
+                        )
+                        .await
+                }
+            })
+            .await
+            .map(|_| ());
+        self.after_network(&ctx, r)?;
+        let _ = self.sync().await;
+        Ok(())
+    }
+
     /// Posts the due telemetry report, if any, on the anonymous connection, away from
     /// authenticated requests (see `telemetry::send_due`).
     pub(crate) async fn send_telemetry(&self) -> Result<bool> {

@@ -58,7 +58,8 @@ pub(crate) fn start(
     tuning: Tuning,
 ) -> Result<(tokio::runtime::Runtime, Arc<Inner>)> {
     let client = Client::new(&config, &tuning)?;
-    std::fs::create_dir_all(data_dir.join("accounts"))?;
+    crate::private_fs::create_dir(&data_dir)?;
+    crate::private_fs::create_dir(&data_dir.join("accounts"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("kidplan-core")

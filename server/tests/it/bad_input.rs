@@ -188,3 +188,57 @@ async fn openapi_document_is_served() {
         assert!(r.body["paths"].get(p).is_some(), "{p}");
     }
 }
+
+/// Days the calendar holds but the contract does not (years outside 1900-2199, negative years
+/// whose text does not read back) get 400 naming the field on every command that takes a day,
+/// never a 500; a day inside the range still works, and the feed stays readable.
+#[tokio::test]
+async fn days_out_of_range_are_invalid_input_everywhere() {
+    let h = start().await;
+    let kari = h.guardian().await;
+    let emma = demo::GUARDIAN_CHILD_IDS[0];
+    let ok = "2030-03-04";
+    let absence = new_id();
+    let r = h
+        .command(Method::POST, "/v1/absences", &kari, Some(json!({"id": absence, "child_id": emma, "first_day": ok, "last_day": ok, "reason": "sick", "note": null})))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    for bad in [
+        "-999-01-01",
+        "0000-01-01",
+        "1899-12-31",
+        "2200-01-01",
+        "9999-12-31",
+    ] {
+        for (field, first, last) in [
+            ("first_day", bad, ok),
+            ("last_day", ok, bad),
+            ("first_day", bad, bad),
+        ] {
+            let calls = [
+                (
+                    Method::POST,
+                    "/v1/absences".to_owned(),
+                    json!({"id": new_id(), "child_id": emma, "first_day": first, "last_day": last, "reason": "sick", "note": null}),
+                ),
+                (
+                    Method::PUT,
+                    format!("/v1/absences/{absence}"),
+                    json!({"first_day": first, "last_day": last, "reason": "sick", "note": null}),
+                ),
+                (
+                    Method::POST,
+                    "/v1/holidays".to_owned(),
+                    json!({"id": new_id(), "child_id": emma, "first_day": first, "last_day": last, "note": null}),
+                ),
+            ];
+            for (method, path, body) in calls {
+                let r = h.command(method.clone(), &path, &kari, Some(body)).await;
+                assert_eq!(r.status, 400, "{method} {path} {bad} as {field}: {r:?}");
+                assert_eq!(r.body["field"], field, "{method} {path} {bad}: {r:?}");
+            }
+        }
+    }
+    let (changes, _) = h.sync_from(&kari, 0, 1000).await;
+    assert!(changes.iter().any(|c| c.id == absence));
+}

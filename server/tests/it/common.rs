@@ -166,6 +166,27 @@ impl Harness {
             .await
     }
 
+    /// Erases a person in the two steps a manager takes: ask (202 with a confirmation token),
+    /// then confirm. Returns the second answer (or the first, when it was not 202).
+    pub async fn erase(&self, token: &str, person: Value) -> Resp {
+        let first = self
+            .post("/v1/staff/erasures", token, json!({ "person": person }))
+            .await;
+        if first.status != 202 {
+            return first;
+        }
+        let confirmation = first.body["confirmation"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        self.post(
+            "/v1/staff/erasures",
+            token,
+            json!({ "person": person, "confirmation": confirmation }),
+        )
+        .await
+    }
+
     /// Logs in through the outbox.
     pub async fn login(&self, contact: &str) -> Session {
         let r = self

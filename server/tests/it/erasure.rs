@@ -194,9 +194,7 @@ async fn erasing_the_canary_leaves_no_trace() {
         json!({"kind": "child", "id": demo::CANARY_CHILD_ID}),
         json!({"kind": "guardian", "id": demo::CANARY_GUARDIAN_ID}),
     ] {
-        let r = h
-            .post("/v1/staff/erasures", &staff, json!({ "person": person }))
-            .await;
+        let r = h.erase(&staff, person).await;
         assert_eq!(r.status, 200, "{r:?}");
         assert!(r.body["rows_deleted"].as_u64().unwrap_or(0) > 0);
     }

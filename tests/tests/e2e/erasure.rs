@@ -6,7 +6,7 @@
 
 use kidplan_api::model::Photo;
 use kidplan_api::paths;
-use kidplan_api::staff::{EraseRequest, ErasureReport, Person};
+use kidplan_api::staff::{ErasureReport, Person};
 use kidplan_core::{MemorySecretStore, PhotoSize, SecretStore};
 use kidplan_tests::*;
 use std::path::{Path, PathBuf};
@@ -160,9 +160,7 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
         Person::Guardian(demo::CANARY_GUARDIAN_ID.into()),
         Person::Child(jakob.clone()),
     ] {
-        let _: ErasureReport = staff
-            .post(paths::STAFF_ERASURES, &EraseRequest { person })
-            .await?;
+        let _: ErasureReport = staff.erase(person).await?;
     }
     kp.sync().await?;
 

@@ -129,6 +129,19 @@ async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
     })?;
     let report = kp.sync().await?;
     assert_eq!(report.rejected, 0);
+    // The new number is hers only once the code sent to it comes back.
+    let me = kp.me()?.ok_or_else(|| anyhow::anyhow!("no me"))?;
+    assert_eq!(me.phone.as_deref(), Some(demo::GUARDIAN_PHONE));
+    assert_eq!(me.address.as_deref(), Some("Rettet vei 3"));
+    let code = server
+        .last_login_code("+4798765432")
+        .ok_or_else(|| anyhow::anyhow!("no code sent to the new number"))?;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        kp.confirm_contact(wrong.into()).await,
+        Err(kidplan_core::KidplanError::InvalidInput { .. })
+    ));
+    kp.confirm_contact(code).await?;
     let me = kp.me()?.ok_or_else(|| anyhow::anyhow!("no me"))?;
     assert_eq!(me.phone.as_deref(), Some("+4798765432"));
     // On the server, and so in the export.

@@ -103,7 +103,10 @@ impl World {
                     "child" => Person::Child(id.into()),
                     _ => Person::Staff(id.into()),
                 };
-                let v = serde_json::to_value(EraseRequest { person })?;
+                let v = serde_json::to_value(EraseRequest {
+                    person,
+                    confirmation: None,
+                })?;
                 (Who::Staff, Method::POST, paths::STAFF_ERASURES.into(), v)
             }
             Step::CoReportAbsence { from, days } => {
@@ -195,6 +198,13 @@ impl World {
             Step::Erase { .. } => format!("{who} {method} {path} {body}"),
             _ => format!("{who} {method} {path}"),
         };
+        let mut body = body;
+        // An erasure is two calls of the manager: the first answers a confirmation token.
+        if matches!(step, Step::Erase { .. })
+            && let Ok((202, first)) = session.send(method.clone(), &path, Some(&body)).await
+        {
+            body["confirmation"] = first["confirmation"].clone();
+        }
         let body = (!body.is_null()).then_some(&body);
         let (status, answer) = match session.send(method, &path, body).await {
             Ok(r) => r,
