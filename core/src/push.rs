@@ -284,9 +284,7 @@ mod tests {
     use crate::secrets::MemorySecretStore;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open(&dir.path().join("c.db"), &store::new_key()).expect("open");
-        (dir, s)
+        store::temp_store()
     }
 
     fn day(s: &str) -> Day {

@@ -201,9 +201,7 @@ mod tests {
     use kidplan_api::{Day, GuardianId, StaffId, ThreadId, Timestamp};
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open(&dir.path().join("c.db"), &store::new_key()).expect("open");
-        (dir, s)
+        store::temp_store()
     }
 
     fn day(s: &str) -> Day {

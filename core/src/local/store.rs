@@ -212,6 +212,14 @@ impl Store {
     }
 }
 
+/// A fresh store in a temporary directory (tests; keep the directory alive).
+#[cfg(test)]
+pub fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(&dir.path().join("cache.db"), &new_key()).expect("open");
+    (dir, s)
+}
+
 /// Reads a value from `meta`.
 pub fn get_meta(c: &Connection, key: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;

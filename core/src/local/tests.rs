@@ -7,7 +7,7 @@ use super::cache::{self, Effects};
 use super::outbox::{self, Answer, Due, OutboxKind, OutboxStatus};
 use super::reads::{self, LocalState};
 use super::shadow::{self, FeedRange};
-use super::store::{Store, new_key};
+use super::store::Store;
 use crate::error::{Error, KidplanError, Result};
 use crate::requests::*;
 use kidplan_api::commands::MAX_TEXT_CHARS;
@@ -94,8 +94,7 @@ fn layers() {
 const ME: &str = "g1";
 
 fn setup() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let s = Store::open(&dir.path().join("cache.db"), &new_key()).expect("open");
+    let (dir, s) = super::store::temp_store();
     s.write(|tx| {
         let fx = &mut Effects::default();
         cache::upsert(tx, &Entity::Child(child("c1")), ME, fx)?;
