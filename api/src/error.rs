@@ -31,6 +31,11 @@ pub enum ErrorCode {
     Internal,
     /// The server is temporarily unavailable.
     Unavailable,
+    /// A photo tags a child whose photo consent is not granted; the message names the
+    /// child's id (never a name).
+    ConsentRequired,
+    /// The same privacy right is already requested and not yet answered.
+    AlreadyRequested,
     /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,

@@ -40,6 +40,23 @@ pub enum PrivacyRequestStatus {
     Completed,
     /// The kindergarten refused it; `response` says why.
     Rejected,
+    /// A completed restriction the kindergarten lifted again: the data is used again.
+    Lifted,
+    /// A value from a newer server; shown as unknown, never fails a page.
+    #[serde(other)]
+    Unknown,
+}
+
+/// What an objection (GDPR art. 21) is against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum ObjectionTo {
+    /// The anonymous usage counting: the device stops counting and sending at once.
+    Analytics,
+    /// Photos of the guardian's children shown to other families: the server withdraws every
+    /// `photos_shared` consent of those children at once.
+    PhotoSharing,
     /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,
@@ -65,6 +82,16 @@ pub struct PrivacyRequest {
     pub created_at: Timestamp,
     /// When staff completed or rejected it, epoch milliseconds; `None` while received.
     pub handled_at: Option<Timestamp>,
+    /// The child a rectification is about (`None`: the guardian's own data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<ChildId>,
+    /// What an objection is against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objection: Option<ObjectionTo>,
+    /// A rectification of the child's free text (allergies, needs): the text asked for; the
+    /// kindergarten's acceptance writes it to the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_info: Option<String>,
 }
 
 /// `POST /v1/privacy-requests` → [`PrivacyRequest`].
@@ -77,6 +104,15 @@ pub struct CreatePrivacyRequest {
     pub right: PrivacyRight,
     /// An explanation for the kindergarten, at most 4000 characters; blank or `None` for none.
     pub note: Option<String>,
+    /// For a rectification of a child's data: the child (one of the guardian's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<ChildId>,
+    /// For an objection: what it is against (required with [`PrivacyRight::Objection`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objection: Option<ObjectionTo>,
+    /// For a rectification of a child's data: the corrected free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_info: Option<String>,
 }
 
 /// Version of the export format ([`DataExport`]).

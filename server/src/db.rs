@@ -51,6 +51,9 @@ const MIGRATIONS: &[&str] = &[
         tries INTEGER NOT NULL
     );
     CREATE INDEX contact_changes_guardian ON contact_changes(guardian_id);",
+    // Version 8: per-guardian tombstones, the fields of rectification and objection requests
+    // (see `consent`).
+    include_str!("migrations/008_privacy.sql"),
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

@@ -1,7 +1,8 @@
 //! Reading entities from their tables as the wire records of `kidplan-api`, for one viewer.
 //!
-//! A guardian sees their own contact fields only, their own `read_at` on messages and only
-//! their own children among a photo's tags; staff (viewer `None`) see everything.
+//! A guardian sees their own contact fields only, their own `read_at` on messages, only
+//! their own children among a photo's tags, and photos and messages only as consents and
+//! restrictions allow ([`crate::consent`]); staff (viewer `None`) see everything.
 
 use crate::db::opt;
 use crate::error::AppResult;
@@ -323,6 +324,11 @@ pub fn message(
     else {
         return Ok(None);
     };
+    if let (Some(v), Sender::Guardian { id: sender }) = (viewer, &m.sender)
+        && !crate::consent::message_visible(conn, sender.as_str(), v)?
+    {
+        return Ok(None);
+    }
     if let Some(v) = viewer {
         let mut stmt = conn.prepare_cached(
             "SELECT read_at FROM message_reads WHERE message_id = ?1 AND guardian_id = ?2",
@@ -476,7 +482,9 @@ pub fn photo(
         .filter(|c| viewer.is_none_or(|v| v.has_child(c)))
         .map(Into::into)
         .collect();
-    if viewer.is_some() && p.child_ids.is_empty() {
+    if let Some(v) = viewer
+        && (p.child_ids.is_empty() || !crate::consent::photo_visible(conn, id, v)?)
+    {
         return Ok(None);
     }
     Ok(Some(p))
@@ -618,11 +626,15 @@ pub fn notification_preferences(
 pub fn privacy_request(conn: &Connection, id: &str) -> AppResult<Option<PrivacyRequest>> {
     one(
         conn,
-        "SELECT id, guardian_id, right, note, status, response, created_at, handled_at
+        "SELECT id, guardian_id, right, note, status, response, created_at, handled_at,
+                child_id, objection, child_info
          FROM privacy_requests WHERE id = ?1",
         id,
         |r| {
             Ok(PrivacyRequest {
+                child_id: r.get::<_, Option<String>>(8)?.map(Into::into),
+                objection: r.get::<_, Option<String>>(9)?.map(enum_from).transpose()?,
+                child_info: r.get(10)?,
                 id: r.get::<_, String>(0)?.into(),
                 guardian_id: r.get::<_, String>(1)?.into(),
                 right: enum_from(r.get(2)?)?,

@@ -2,7 +2,9 @@
 //!
 //! The `changes` table holds one row per entity with its latest sequence number: writing an
 //! entity re-stamps its row with the next number from a counter, deleting it turns the row into
-//! a tombstone (no data, visible to everyone: it carries nothing but a random id). Each row
+//! a tombstone (no data, visible to everyone: it carries nothing but a random id); an entity
+//! that still exists but that one guardian may no longer see gets a tombstone in `hidden` for
+//! that guardian alone ([`hide`], decided by [`crate::consent`]). Each row
 //! also holds the ids that decide who sees it; the entity itself is read from its table for the
 //! viewer when the page is built. Paging from cursor 0 therefore always yields the current
 //! state, a snapshot.
@@ -170,6 +172,27 @@ pub fn touch_own(conn: &Connection, kind: &str, guardian_id: &str) -> AppResult<
     stamp(conn, kind, guardian_id, ChangeOp::Upsert, &scope).map(|_| ())
 }
 
+/// A tombstone for one guardian only: the entity still exists, but this guardian may no
+/// longer see it (see [`crate::consent`]).
+pub fn hide(conn: &Connection, guardian_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+    let seq = next_seq(conn)?;
+    conn.prepare_cached(
+        "INSERT INTO hidden (guardian_id, entity, entity_id, seq) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (guardian_id, entity, entity_id) DO UPDATE SET seq = excluded.seq",
+    )?
+    .execute(params![guardian_id, kind.as_str(), id, seq])?;
+    Ok(())
+}
+
+/// Drops a guardian's own tombstone of an entity they may see again (stamp it afterwards).
+pub fn unhide(conn: &Connection, guardian_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+    conn.prepare_cached(
+        "DELETE FROM hidden WHERE guardian_id = ?1 AND entity = ?2 AND entity_id = ?3",
+    )?
+    .execute(params![guardian_id, kind.as_str(), id])?;
+    Ok(())
+}
+
 /// Tombstones for every id a query (one string parameter) returns.
 pub fn remove_all(
     conn: &Connection,
@@ -194,7 +217,21 @@ const VISIBLE: &str = "(op = 'delete'
     OR (child_id IS NULL AND guardian_id IS NULL AND kindergarten_id IN (SELECT value FROM json_each(?4))
         AND (department_id IS NULL OR department_id IN (SELECT value FROM json_each(?5))))
     OR (entity = 'photo' AND op = 'upsert' AND EXISTS (SELECT 1 FROM photo_children pc
-        WHERE pc.photo_id = changes.entity_id AND pc.child_id IN (SELECT value FROM json_each(?2)))))";
+        WHERE pc.photo_id = changes.entity_id AND pc.child_id IN (SELECT value FROM json_each(?2)))
+        AND NOT __PHOTO_BLOCKED__))";
+
+/// The feed's query: visible rows of `changes` and the guardian's own tombstones (`hidden`).
+fn page_sql() -> String {
+    let visible = VISIBLE.replace(
+        "__PHOTO_BLOCKED__",
+        &crate::consent::photo_blocked_sql("changes.entity_id", "?2"),
+    );
+    format!(
+        "SELECT seq, entity, entity_id, op FROM changes WHERE seq > ?6 AND {visible}
+         UNION ALL SELECT seq, entity, entity_id, 'delete' FROM hidden WHERE guardian_id = ?1 AND seq > ?6
+         ORDER BY seq LIMIT ?7"
+    )
+}
 
 fn entity_kind(s: &str) -> EntityKind {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(EntityKind::Unknown)
@@ -227,10 +264,7 @@ pub fn page(
     cursor: i64,
     limit: u32,
 ) -> AppResult<FeedPage> {
-    let sql = format!(
-        "SELECT seq, entity, entity_id, op FROM changes WHERE seq > ?6 AND {VISIBLE} ORDER BY seq LIMIT ?7"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&page_sql())?;
     let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
     let rows = stmt.query_map(
         params![

@@ -153,6 +153,7 @@ pub async fn upload_photo(
         for child in &children {
             kg_child(c.conn, &c.kindergarten_id, child)?;
         }
+        crate::consent::require_photo_consent(c.conn, &children)?;
         let id = new_id();
         c.conn.execute(
             "INSERT INTO photos (id, kindergarten_id, caption, taken_at, size_bytes, mime_type, file_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -230,6 +231,8 @@ fn visible_file(
             let view = GuardianView::load(conn, &caller.person_id)?;
             if kind == EntityKind::Document && tags.is_empty() {
                 view.kindergartens.contains(&kg)
+            } else if kind == EntityKind::Photo {
+                crate::consent::photo_visible(conn, id, &view)?
             } else {
                 tags.iter().any(|t| view.has_child(t))
             }

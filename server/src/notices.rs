@@ -39,13 +39,11 @@ pub enum Notice {
     DeadlineReminder,
 }
 
-/// True when nothing may be sent to this person.
-///
-/// The hook for restriction of processing (GDPR art. 18): the schema has no restriction flag
-/// yet (the privacy issue adds it); when it does, it is checked here and only here, and every
-/// push, e-mail, SMS and reminder goes through this function.
-pub fn restricted(_conn: &Connection, _person_id: &str) -> AppResult<bool> {
-    Ok(false)
+/// True when nothing may be sent to this person: an accepted restriction of processing
+/// (GDPR art. 18) of the guardian is in force ([`crate::consent::restricted`]). Checked here
+/// and only here: every push, e-mail, SMS and reminder to a guardian goes through [`tell`].
+pub fn restricted(conn: &Connection, person_id: &str) -> AppResult<bool> {
+    crate::consent::restricted(conn, person_id)
 }
 
 /// The channels of a guardian for a category, over the children that make the guardian part

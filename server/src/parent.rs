@@ -310,33 +310,14 @@ pub async fn change_consent(
         if req.state == ConsentState::Unknown {
             return Err(AppError::invalid("state", "unknown consent state"));
         }
-        let kind_s = enum_str(&kind);
-        let existing: Option<(String, String)> = crate::db::opt(c.conn.query_row(
-            "SELECT id, state FROM consents WHERE child_id = ?1 AND kind = ?2",
-            params![child_id, kind_s],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        ))?;
-        let state = enum_str(&req.state);
-        let id = match existing {
-            Some((id, old)) if old == state => return found(entities::consent(c.conn, &id)?),
-            Some((id, _)) => {
-                c.conn.execute("UPDATE consents SET state = ?2 WHERE id = ?1", params![id, state])?;
-                id
-            }
-            None => {
-                let id = crate::db::new_id();
-                c.conn.execute(
-                    "INSERT INTO consents (id, child_id, kind, state) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, child_id, kind_s, state],
-                )?;
-                id
-            }
-        };
-        c.conn.execute(
-            "INSERT INTO consent_history (consent_id, state, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, state, c.view.id, c.now],
+        let id = crate::consent::set_consent(
+            c.conn,
+            &child_id,
+            &enum_str(&kind),
+            &enum_str(&req.state),
+            &c.view.id,
+            c.now,
         )?;
-        feed::touch(c.conn, EntityKind::Consent, &id)?;
         found(entities::consent(c.conn, &id)?)
     })
     .await
@@ -464,16 +445,7 @@ pub async fn create_privacy_request(
     let fp = fingerprint("create_privacy_request", &[], &req);
     command::run(&st, g, key, fp, move |c| {
         check_new(c.conn, "privacy_requests", "id", req.id.as_str())?;
-        if req.right == PrivacyRight::Unknown {
-            return Err(AppError::invalid("right", "unknown right"));
-        }
-        let note = note("note", req.note, MAX_TEXT_CHARS)?;
-        c.conn.execute(
-            "INSERT INTO privacy_requests (id, guardian_id, right, note, status, created_at) VALUES (?1, ?2, ?3, ?4, 'received', ?5)",
-            params![req.id.0, c.view.id, enum_str(&req.right), note, c.now],
-        )?;
-        feed::touch(c.conn, EntityKind::PrivacyRequest, req.id.as_str())?;
-        found(entities::privacy_request(c.conn, req.id.as_str())?)
+        crate::rights::create(c.conn, &c.view, req, c.now)
     })
     .await
 }

@@ -587,7 +587,15 @@ impl Seeder<'_> {
             ConsentKind::Sunscreen,
         ] {
             let id = self.id();
-            let state = if kind == ConsentKind::PhotosShared && self.rng.random_bool(0.3) {
+            // The demo's named children share photos (their seeded photos show two families);
+            // the draw is made for every child so the rest of the seed stays the same.
+            let demo_child = demo::GUARDIAN_CHILD_IDS.contains(&c.id.as_str())
+                || c.id == demo::SECOND_GUARDIAN_CHILD_ID
+                || c.id == demo::CANARY_CHILD_ID;
+            let state = if kind == ConsentKind::PhotosShared
+                && self.rng.random_bool(0.3)
+                && !demo_child
+            {
                 ConsentState::Denied
             } else {
                 ConsentState::Granted

@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::auth::StaffCaller;
-use crate::command::{check_len, check_text, note};
+use crate::command::{check_text, note};
 use crate::db::new_id;
 use crate::entities::{self, enum_str};
 use crate::error::{AppError, AppResult};
@@ -362,31 +362,33 @@ pub async fn handle_privacy_request(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<HandlePrivacyRequest>,
 ) -> AppResult<Json<PrivacyRequest>> {
-    write(&st, s, move |c| {
+    let Json(answered) = write(&st, s, move |c| {
         let visible = entities::strings(c.conn, KG_PRIVACY_REQUESTS, &c.kindergarten_id)?;
         if !visible.contains(&id) {
             return Err(AppError::not_found());
         }
         if !matches!(
             req.status,
-            PrivacyRequestStatus::Completed | PrivacyRequestStatus::Rejected
+            PrivacyRequestStatus::Completed
+                | PrivacyRequestStatus::Rejected
+                | PrivacyRequestStatus::Lifted
         ) {
             return Err(AppError::invalid(
                 "status",
-                "status must be completed or rejected",
+                "status must be completed, rejected or lifted",
             ));
         }
-        if let Some(r) = &req.response {
-            check_len("response", r, MAX_TEXT_CHARS)?;
-        }
-        c.conn.execute(
-            "UPDATE privacy_requests SET status = ?2, response = ?3, handled_at = ?4 WHERE id = ?1",
-            params![id, enum_str(&req.status), req.response, c.now],
-        )?;
-        feed::touch(c.conn, EntityKind::PrivacyRequest, &id)?;
-        found(entities::privacy_request(c.conn, &id)?)
+        crate::rights::answer(c.conn, &c.kindergarten_id, &id, &req, c.now)
     })
-    .await
+    .await?;
+    if answered.erased {
+        // As after any erasure: no copy in the WAL, no file left.
+        st.db
+            .call(|conn| Ok(crate::db::checkpoint_truncate(conn)?))
+            .await?;
+        crate::files::delete_files(st.files_dir.clone(), answered.files).await;
+    }
+    Ok(Json(answered.request))
 }
 
 /// `GET /v1/staff/send-queue` (manager): the kindergarten's queued and dead sends, without
