@@ -56,7 +56,9 @@ pub use local::reminders::UpcomingReminder;
 pub use local::{cache, notify, reads, store};
 pub use observers::{ChangeListener, Collection, Subscription};
 pub use privacy::{ExportSection, ExportSummary};
-pub use requests::{AbsenceChange, AbsenceReport, ContactChange, HolidayRegistration, NewThread};
+pub use requests::{
+    AbsenceChange, AbsenceReport, ContactChange, HolidayRegistration, NewThread, PrivacyAsk,
+};
 pub use secrets::{FileSecretStore, KeyringSecretStore, MemorySecretStore, SecretStore};
 pub use sync::SyncStatus;
 
@@ -560,9 +562,29 @@ impl Kidplan {
         right: PrivacyRight,
         note: Option<String>,
     ) -> Out<PrivacyRequestId> {
-        self.act("request_privacy", None, |c, a, fx| {
-            actions::request_privacy(c, a, fx, right, note)
+        self.ask_privacy(PrivacyAsk {
+            right,
+            note,
+            child_id: None,
+            child_info: None,
+            objection: None,
         })
+    }
+
+    /// Asks the kindergarten to act on a privacy right with its details (a rectification of a
+    /// child's free text, an objection); returns the request's id. An objection to analytics
+    /// also switches this install's usage counting off at once (remembered, like
+    /// [`Kidplan::set_telemetry_enabled`]); an objection to photo sharing makes the server
+    /// withdraw every sharing consent of the parent's children when it arrives.
+    pub fn ask_privacy(&self, ask: PrivacyAsk) -> Out<PrivacyRequestId> {
+        let analytics = ask.objection == Some(kidplan_api::privacy::ObjectionTo::Analytics);
+        let id = self.act("request_privacy", None, |c, a, fx| {
+            actions::request_privacy(c, a, fx, ask)
+        })?;
+        if analytics {
+            self.inner.telemetry.set_enabled(false);
+        }
+        Ok(id)
     }
 
     /// Removes a rejected outbox item (the parent has seen why it was refused).

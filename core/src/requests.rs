@@ -84,3 +84,24 @@ pub struct ContactChange {
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub postal_code: Option<String>,
 }
+
+/// A privacy request with its details: which right, and for a rectification of a child's data
+/// the child and the corrected free text, for an objection what it is against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PrivacyAsk {
+    /// The right exercised.
+    pub right: kidplan_api::privacy::PrivacyRight,
+    /// A note for the kindergarten (at most 2,000 characters).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub note: Option<String>,
+    /// For a rectification of a child's data: the child (one of the parent's).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub child_id: Option<ChildId>,
+    /// For a rectification of a child's data: the corrected free text (allergies, needs).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub child_info: Option<String>,
+    /// For an objection: what it is against.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub objection: Option<kidplan_api::privacy::ObjectionTo>,
+}

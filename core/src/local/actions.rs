@@ -700,23 +700,49 @@ pub fn update_reminder_settings(
     )
 }
 
-/// Asks the kindergarten to act on a privacy right.
+/// Asks the kindergarten to act on a privacy right (see [`crate::PrivacyAsk`]).
 pub fn request_privacy(
     c: &Connection,
     a: &Actor,
     fx: &mut Effects,
-    right: PrivacyRight,
-    note: Option<String>,
+    ask: crate::requests::PrivacyAsk,
 ) -> Result<PrivacyRequestId> {
+    use kidplan_api::privacy::ObjectionTo;
+    let right = ask.right;
     if right == PrivacyRight::Unknown {
         return Err(Error::invalid("right"));
     }
-    let note = check_text("note", &note)?;
+    let objection_ok = match (right, ask.objection) {
+        (PrivacyRight::Objection, Some(o)) => o != ObjectionTo::Unknown,
+        (PrivacyRight::Objection, None) => false,
+        (_, o) => o.is_none(),
+    };
+    if !objection_ok {
+        return Err(Error::invalid("objection"));
+    }
+    if ask.child_id.is_some() && right != PrivacyRight::Rectification {
+        return Err(Error::invalid("child_id"));
+    }
+    if let Some(child) = &ask.child_id
+        && !crate::local::reads::children(c)?
+            .iter()
+            .any(|k| &k.id == child)
+    {
+        return Err(Error::invalid("child_id"));
+    }
+    if ask.child_info.is_some() && ask.child_id.is_none() {
+        return Err(Error::invalid("child_info"));
+    }
+    let note = check_text("note", &ask.note)?;
+    let child_info = check_text("child_info", &ask.child_info)?;
     let id = PrivacyRequestId(new_id());
     let cmd = CreatePrivacyRequest {
         id: id.clone(),
         right,
         note: note.clone(),
+        child_id: ask.child_id.clone(),
+        objection: ask.objection,
+        child_info: child_info.clone(),
     };
     let req = PrivacyRequest {
         id: id.clone(),
@@ -727,6 +753,9 @@ pub fn request_privacy(
         response: None,
         created_at: Timestamp::now(),
         handled_at: None,
+        child_id: ask.child_id,
+        objection: ask.objection,
+        child_info,
     };
     queue_create(
         c,

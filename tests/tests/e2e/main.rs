@@ -1,6 +1,7 @@
 //! End-to-end tests, one test binary (one link instead of one per file): `kidplan-core` against
 //! a real `kidplan-server` on 127.0.0.1, with real SQLite files.
 
+mod consent_photos;
 mod convergence;
 mod crash_loop;
 mod erasure;
@@ -9,6 +10,7 @@ mod login_sync;
 mod privacy;
 mod push;
 mod reminders;
+mod rights;
 mod secrets_leak;
 mod session;
 mod telemetry;

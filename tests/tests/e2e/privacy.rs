@@ -203,16 +203,8 @@ async fn requested_right(right: PrivacyRight) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn right_to_erasure_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
-    requested_right(PrivacyRight::Erasure).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_to_restriction_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
     requested_right(PrivacyRight::Restriction).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn right_to_object_is_a_request_the_kindergarten_answers() -> anyhow::Result<()> {
-    requested_right(PrivacyRight::Objection).await
-}
+// Erasure and objection act when answered or filed: their end-to-end tests are in `rights.rs`.

@@ -1,0 +1,178 @@
+//! Consent decides what is shown (issue 10.1), end to end through the core: a photo cannot tag a
+//! child without photo consent; withdrawing the "shared with other families" consent removes
+//! the photo from another family's device (its cache row and its cached file) at the next
+//! sync, with a tombstone that goes to that family only; granting it again brings it back; the
+//! consent history names who changed what and when.
+
+use kidplan_api::ChildId;
+use kidplan_api::model::{ConsentKind, ConsentState, Photo};
+use kidplan_api::paths;
+use kidplan_core::{MemorySecretStore, PhotoSize};
+use kidplan_tests::*;
+
+/// A tiny JPEG body the server accepts.
+pub fn jpeg() -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend(std::iter::repeat_n(7u8, 256));
+    b.extend([0xFF, 0xD9]);
+    b
+}
+
+fn photo_rows(server: &kidplan_server::RunningServer) -> anyhow::Result<i64> {
+    Ok(server_db(server)?.query_row("SELECT COUNT(*) FROM photos", [], |r| r.get(0))?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_tagging_a_child_without_photo_consent_is_refused() -> anyhow::Result<()> {
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
+    let [emma, jakob] = demo::GUARDIAN_CHILD_IDS;
+    kp.change_consent(
+        ChildId::from(emma),
+        ConsentKind::PhotosInternal,
+        ConsentState::Denied,
+    )?;
+    kp.sync().await?;
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let before = photo_rows(&server)?;
+    let files_before = std::fs::read_dir(server.files_dir())?.count();
+
+    let refused = staff
+        .http
+        .post(format!(
+            "{}{}?children={jakob},{emma}&caption=Tur",
+            staff.base,
+            paths::STAFF_PHOTOS
+        ))
+        .bearer_auth(&staff.session.access_token)
+        .header(reqwest::header::CONTENT_TYPE, "image/jpeg")
+        .body(jpeg())
+        .send()
+        .await?;
+    assert_eq!(refused.status().as_u16(), 409);
+    let body: serde_json::Value = refused.json().await?;
+    assert_eq!(body["code"], "consent_required", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains(emma), "names the child's id: {message}");
+    assert!(!message.contains("Emma"), "no name: {message}");
+    assert_eq!(photo_rows(&server)?, before, "nothing stored");
+    assert_eq!(
+        std::fs::read_dir(server.files_dir())?.count(),
+        files_before,
+        "no file left behind"
+    );
+
+    // The same upload of the child with consent alone goes through.
+    let ok: Photo = staff
+        .upload(
+            &format!("{}?children={jakob}&caption=Tur", paths::STAFF_PHOTOS),
+            "image/jpeg",
+            jpeg(),
+        )
+        .await?;
+    assert_eq!(ok.child_ids, vec![ChildId::from(jakob)]);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device()
+-> anyhow::Result<()> {
+    let (_dev, server, kari) = Device::start(fast_tuning()).await?;
+    let emma = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
+    let shared = kidplan_api::PhotoId::from(demo::SHARED_PHOTO_ID);
+
+    // The other family: the canary guardian, whose child is in the shared photo with Emma.
+    let other_dir = tempfile::tempdir()?;
+    let other = open_core(
+        other_dir.path(),
+        &server.base_url(),
+        MemorySecretStore::new(),
+        fast_tuning(),
+    )?;
+    login(&other, &server, demo::CANARY_GUARDIAN_EMAIL).await?;
+    other.sync().await?;
+    assert!(other.photos()?.iter().any(|p| p.id == shared), "seen first");
+    let file = std::path::PathBuf::from(other.photo(shared.clone(), PhotoSize::Thumb).await?);
+    assert!(file.exists(), "cached first");
+
+    // A third family shares no child with the photo: its feed position before.
+    let third = RawSession::login(&server, demo::SECOND_GUARDIAN_EMAIL).await?;
+    let third_cursor = feed_end(&third).await?;
+
+    kari.change_consent(emma.clone(), ConsentKind::PhotosShared, ConsentState::Denied)?;
+    kari.sync().await?;
+    other.sync().await?;
+
+    assert!(
+        !other.photos()?.iter().any(|p| p.id == shared),
+        "the photo left the other family's cache"
+    );
+    assert!(!file.exists(), "and its cached file");
+    assert!(
+        other
+            .photos()?
+            .iter()
+            .any(|p| p.id.as_str() == demo::CANARY_PHOTO_ID),
+        "photos of their own child alone stay"
+    );
+    let raw = RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
+    let (status, _) = raw
+        .send(
+            reqwest::Method::GET,
+            &format!("/v1/photos/{}/content", demo::SHARED_PHOTO_ID),
+            None,
+        )
+        .await?;
+    assert_eq!(status, 404, "the server refuses the file to them");
+    assert!(
+        kari.photos()?.iter().any(|p| p.id == shared),
+        "Emma's own family still sees it"
+    );
+    let third_after = changes_since(&third, third_cursor).await?;
+    assert!(
+        !third_after.iter().any(|c| c["id"] == demo::SHARED_PHOTO_ID),
+        "no tombstone to a family that never held it: {third_after:?}"
+    );
+
+    // The history names who withdrew it.
+    let consent = kari
+        .consents(emma.clone())?
+        .into_iter()
+        .find(|c| c.kind == ConsentKind::PhotosShared)
+        .ok_or_else(|| anyhow::anyhow!("no sharing consent"))?;
+    let last = consent.history.last().ok_or_else(|| anyhow::anyhow!("no history"))?;
+    assert_eq!(
+        (last.state, last.changed_by.as_str()),
+        (ConsentState::Denied, demo::GUARDIAN_ID)
+    );
+
+    // Granting it again brings the photo back.
+    kari.change_consent(emma, ConsentKind::PhotosShared, ConsentState::Granted)?;
+    kari.sync().await?;
+    other.sync().await?;
+    assert!(other.photos()?.iter().any(|p| p.id == shared), "back again");
+    server.stop().await;
+    Ok(())
+}
+
+/// The end of a guardian's feed now.
+pub async fn feed_end(s: &RawSession) -> anyhow::Result<i64> {
+    let mut cursor = 0;
+    loop {
+        let page: serde_json::Value = s
+            .get(&format!("{}?cursor={cursor}&limit=1000", paths::SYNC))
+            .await?;
+        cursor = page["cursor"].as_i64().unwrap_or(cursor);
+        if page["has_more"] != true {
+            return Ok(cursor);
+        }
+    }
+}
+
+/// Every change of a guardian's feed after `cursor`.
+pub async fn changes_since(s: &RawSession, cursor: i64) -> anyhow::Result<Vec<serde_json::Value>> {
+    let page: serde_json::Value = s
+        .get(&format!("{}?cursor={cursor}&limit=1000", paths::SYNC))
+        .await?;
+    Ok(page["changes"].as_array().cloned().unwrap_or_default())
+}
