@@ -18,6 +18,11 @@ pub fn jpeg() -> Vec<u8> {
     b
 }
 
+/// The seeded photo of Jakob and Nora (two families).
+const TRIP_PHOTO_ID: &str = "57ee05cd-e009-42c7-bebf-f20686734721";
+/// The seeded photo of Nora alone.
+const NORA_PHOTO_ID: &str = "9be4bcfc-49b6-4a08-b2e6-cc3ababced20";
+
 fn photo_rows(server: &kidplan_server::RunningServer) -> anyhow::Result<i64> {
     Ok(server_db(server)?.query_row("SELECT COUNT(*) FROM photos", [], |r| r.get(0))?)
 }
@@ -78,10 +83,11 @@ async fn upload_tagging_a_child_without_photo_consent_is_refused() -> anyhow::Re
 async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device()
 -> anyhow::Result<()> {
     let (_dev, server, kari) = Device::start(fast_tuning()).await?;
-    let emma = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
-    let shared = kidplan_api::PhotoId::from(demo::SHARED_PHOTO_ID);
+    let jakob = ChildId::from(demo::GUARDIAN_CHILD_IDS[1]);
+    // "Tur til skogen": Jakob with Nora, the child of another family (Per Hansen).
+    let shared = kidplan_api::PhotoId::from(TRIP_PHOTO_ID);
 
-    // The other family: the canary guardian, whose child is in the shared photo with Emma.
+    // The other family.
     let other_dir = tempfile::tempdir()?;
     let other = open_core(
         other_dir.path(),
@@ -89,17 +95,17 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
         MemorySecretStore::new(),
         fast_tuning(),
     )?;
-    login(&other, &server, demo::CANARY_GUARDIAN_EMAIL).await?;
+    login(&other, &server, demo::SECOND_GUARDIAN_EMAIL).await?;
     other.sync().await?;
     assert!(other.photos()?.iter().any(|p| p.id == shared), "seen first");
     let file = std::path::PathBuf::from(other.photo(shared.clone(), PhotoSize::Thumb).await?);
     assert!(file.exists(), "cached first");
 
     // A third family shares no child with the photo: its feed position before.
-    let third = RawSession::login(&server, demo::SECOND_GUARDIAN_EMAIL).await?;
+    let third = RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
     let third_cursor = feed_end(&third).await?;
 
-    kari.change_consent(emma.clone(), ConsentKind::PhotosShared, ConsentState::Denied)?;
+    kari.change_consent(jakob.clone(), ConsentKind::PhotosShared, ConsentState::Denied)?;
     kari.sync().await?;
     other.sync().await?;
 
@@ -112,31 +118,31 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
         other
             .photos()?
             .iter()
-            .any(|p| p.id.as_str() == demo::CANARY_PHOTO_ID),
+            .any(|p| p.id.as_str() == NORA_PHOTO_ID),
         "photos of their own child alone stay"
     );
-    let raw = RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
+    let raw = RawSession::login(&server, demo::SECOND_GUARDIAN_EMAIL).await?;
     let (status, _) = raw
         .send(
             reqwest::Method::GET,
-            &format!("/v1/photos/{}/content", demo::SHARED_PHOTO_ID),
+            &format!("/v1/photos/{TRIP_PHOTO_ID}/content"),
             None,
         )
         .await?;
     assert_eq!(status, 404, "the server refuses the file to them");
     assert!(
         kari.photos()?.iter().any(|p| p.id == shared),
-        "Emma's own family still sees it"
+        "Jakob's own family still sees it"
     );
     let third_after = changes_since(&third, third_cursor).await?;
     assert!(
-        !third_after.iter().any(|c| c["id"] == demo::SHARED_PHOTO_ID),
+        !third_after.iter().any(|c| c["id"] == TRIP_PHOTO_ID),
         "no tombstone to a family that never held it: {third_after:?}"
     );
 
     // The history names who withdrew it.
     let consent = kari
-        .consents(emma.clone())?
+        .consents(jakob.clone())?
         .into_iter()
         .find(|c| c.kind == ConsentKind::PhotosShared)
         .ok_or_else(|| anyhow::anyhow!("no sharing consent"))?;
@@ -147,7 +153,7 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
     );
 
     // Granting it again brings the photo back.
-    kari.change_consent(emma, ConsentKind::PhotosShared, ConsentState::Granted)?;
+    kari.change_consent(jakob, ConsentKind::PhotosShared, ConsentState::Granted)?;
     kari.sync().await?;
     other.sync().await?;
     assert!(other.photos()?.iter().any(|p| p.id == shared), "back again");
