@@ -151,6 +151,10 @@ pub enum Command {
     /// Anonymous telemetry.
     #[command(subcommand)]
     Telemetry(TelemetryCmd),
+    /// Your privacy rights: see your requests, ask for a right, correct your data or your
+    /// child's, object, export everything.
+    #[command(subcommand)]
+    Privacy(PrivacyCmd),
     /// Log out: revoke the session and delete the account's data and secrets from this device.
     Logout,
 }
@@ -202,6 +206,72 @@ pub enum ContactCmd {
         /// The 6-digit code.
         code: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrivacyCmd {
+    /// Your privacy requests and the kindergarten's answers (after a sync).
+    List,
+    /// Ask the kindergarten for access, erasure or restriction of processing (queued, then
+    /// sent). An accepted erasure deletes your account on the server and on this device.
+    Request {
+        /// The right.
+        #[arg(value_enum)]
+        right: Right,
+        /// A note for the kindergarten.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Correct your own contact details at once (rectification); empty text clears a field.
+    Correct {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        postal_code: Option<String>,
+    },
+    /// Ask the kindergarten to correct a child's free text (allergies, needs); it accepts or
+    /// declines, and the answer reaches this device.
+    CorrectChild {
+        /// The child's first name (case-insensitive) or id.
+        child: String,
+        /// The corrected text.
+        #[arg(long)]
+        info: String,
+        /// A note for the kindergarten.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Object: to analytics (this device stops counting at once) or to photo sharing (photos
+    /// of your children are no longer shown to other families).
+    Object {
+        #[arg(value_enum)]
+        to: Objection,
+    },
+    /// Export everything the server and this device hold about you (access, portability).
+    Export {
+        /// Directory to write the export into (created if missing).
+        dir: PathBuf,
+    },
+}
+
+/// A right the `privacy request` command asks for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Right {
+    Access,
+    Erasure,
+    Restriction,
+    Portability,
+}
+
+/// What an objection is against.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Objection {
+    Analytics,
+    PhotoSharing,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

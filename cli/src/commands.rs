@@ -38,7 +38,7 @@ impl Ctx {
         Fail::core(&e, &self.server, &self.data_dir)
     }
 
-    fn require_login(&self) -> CliResult<()> {
+    pub fn require_login(&self) -> CliResult<()> {
         if self.kp.active_account().is_none() {
             return Err(Fail::new(
                 "not logged in on this device; log in with `kidplan login <email or phone>`",
@@ -167,7 +167,7 @@ pub fn find_child(children: &[Child], query: &str) -> CliResult<Child> {
     }
 }
 
-fn child_by_query(ctx: &Ctx, query: &str) -> CliResult<Child> {
+pub fn child_by_query(ctx: &Ctx, query: &str) -> CliResult<Child> {
     ctx.require_login()?;
     let children = ctx.kp.children().map_err(|e| ctx.fail(e))?;
     find_child(&children, query)

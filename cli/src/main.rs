@@ -17,6 +17,7 @@ mod commands;
 mod demo;
 mod errors;
 mod output;
+mod privacy;
 mod serve;
 mod staff;
 
@@ -85,6 +86,7 @@ fn main() -> ExitCode {
             Command::Sync => commands::sync(&g).await,
             Command::Export { dir } => commands::export(&g, &dir).await,
             Command::Telemetry(cmd) => commands::telemetry(&g, cmd).await,
+            Command::Privacy(cmd) => privacy::run(&g, cmd).await,
             Command::Logout => commands::logout(&g).await,
         }
         .map(|()| ExitCode::SUCCESS)
