@@ -3,11 +3,11 @@
 
 use crate::args::{Global, Objection, PrivacyCmd, Right};
 use crate::commands::{self, child_by_query, open, short};
-use crate::errors::CliResult;
+use crate::errors::{CliResult, Fail};
 use crate::out;
 use crate::output::{self, DIM, GREEN, Table, paint};
 use kidplan_api::privacy::{ObjectionTo, PrivacyRight};
-use kidplan_core::{ContactChange, PrivacyAsk};
+use kidplan_core::{ContactChange, OutboxStatus, PrivacyAsk};
 
 /// Runs one `privacy` subcommand.
 pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
@@ -96,8 +96,32 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
         }
     };
     out!("{} {queued} is queued", paint(GREEN, "✓"));
+    let newest = ctx
+        .kp
+        .outbox()
+        .map_err(|e| ctx.fail(e))?
+        .into_iter()
+        .map(|i| i.id)
+        .max();
     match commands::sync_with_progress(&ctx.kp, "sending").await {
-        Ok(_) => out!("{} sent to the kindergarten", paint(GREEN, "✓")),
+        Ok(_) => {
+            let item = ctx
+                .kp
+                .outbox()
+                .map_err(|e| ctx.fail(e))?
+                .into_iter()
+                .find(|i| Some(i.id) == newest);
+            match item.map(|i| i.status) {
+                Some(OutboxStatus::Rejected { reason }) => {
+                    return Err(Fail::new(format!("the server refused it: {reason}")));
+                }
+                Some(OutboxStatus::Pending) => out!(
+                    "{}",
+                    paint(DIM, "not sent yet; `kidplan sync` sends it later")
+                ),
+                _ => out!("{} sent to the kindergarten", paint(GREEN, "✓")),
+            }
+        }
         Err(e) => out!(
             "{}",
             paint(DIM, format!("not sent yet ({e}); `kidplan sync` sends it later"))
