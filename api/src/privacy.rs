@@ -115,6 +115,53 @@ pub struct CreatePrivacyRequest {
     pub child_info: Option<String>,
 }
 
+/// The processor's privacy officer (personvernombud), from the privacy notice.
+pub const PRIVACY_OFFICER_EMAIL: &str = "personvernombud@pbl.no";
+/// Where a parent may complain about the processing of their data.
+pub const SUPERVISORY_AUTHORITY: &str = "Datatilsynet";
+/// The supervisory authority's web site.
+pub const SUPERVISORY_AUTHORITY_URL: &str = "https://www.datatilsynet.no";
+
+/// Who to ask about the parent's data at one kindergarten: the controller (the kindergarten,
+/// answered for by its manager), the processor's privacy officer, and the right to complain
+/// to Datatilsynet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PrivacyInfo {
+    /// The kindergarten, the controller of the data.
+    pub kindergarten_id: KindergartenId,
+    /// Its name.
+    pub kindergarten_name: String,
+    /// The manager who answers for the kindergarten as controller, when known.
+    pub controller_name: Option<String>,
+    /// The manager's e-mail address, when known.
+    pub controller_email: Option<String>,
+    /// The processor's privacy officer (personvernombud).
+    pub privacy_officer_email: String,
+    /// Where to complain: Datatilsynet.
+    pub supervisory_authority: String,
+    /// Datatilsynet's web site.
+    pub supervisory_authority_url: String,
+}
+
+impl PrivacyInfo {
+    /// The information for a kindergarten, its manager taken from its staff.
+    pub fn for_kindergarten(kindergarten: &Kindergarten, staff: &[Staff]) -> Self {
+        let manager = staff.iter().find(|s| {
+            s.kindergarten_id == kindergarten.id && s.role == StaffRole::Manager
+        });
+        Self {
+            kindergarten_id: kindergarten.id.clone(),
+            kindergarten_name: kindergarten.name.clone(),
+            controller_name: manager.map(|m| m.name.clone()),
+            controller_email: manager.and_then(|m| m.email.clone()),
+            privacy_officer_email: PRIVACY_OFFICER_EMAIL.to_owned(),
+            supervisory_authority: SUPERVISORY_AUTHORITY.to_owned(),
+            supervisory_authority_url: SUPERVISORY_AUTHORITY_URL.to_owned(),
+        }
+    }
+}
+
 /// Version of the export format ([`DataExport`]).
 pub const EXPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -157,6 +204,9 @@ pub struct DataExport {
     /// The guardian's reminder settings, when they changed the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder_settings: Option<crate::reminders::ReminderSettings>,
+    /// Who to ask, per kindergarten of the guardian's children.
+    #[serde(default)]
+    pub privacy_info: Vec<PrivacyInfo>,
 }
 
 impl DataExport {
@@ -180,6 +230,7 @@ impl DataExport {
             photos: vec![],
             documents: vec![],
             reminder_settings: None,
+            privacy_info: vec![],
         }
     }
 }

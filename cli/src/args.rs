@@ -210,6 +210,9 @@ pub enum ContactCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum PrivacyCmd {
+    /// Who to ask about your data: the controller (each kindergarten's manager), the privacy
+    /// officer (personvernombud), and where to complain (Datatilsynet).
+    Info,
     /// Your privacy requests and the kindergarten's answers (after a sync).
     List,
     /// Ask the kindergarten for access, erasure or restriction of processing (queued, then

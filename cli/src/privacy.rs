@@ -21,6 +21,29 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
         objection,
     };
     let queued = match cmd {
+        PrivacyCmd::Info => {
+            for i in ctx.kp.privacy_info().map_err(|e| ctx.fail(e))? {
+                out!("{}", paint(crate::output::BOLD, &i.kindergarten_name));
+                let mut t = Table::new(&["Who", "Contact"]);
+                t.row(vec![
+                    format!(
+                        "Controller: the manager{}",
+                        i.controller_name.map(|n| format!(", {n}")).unwrap_or_default()
+                    ),
+                    i.controller_email.unwrap_or_default(),
+                ]);
+                t.row(vec![
+                    "Privacy officer (personvernombud)".to_owned(),
+                    i.privacy_officer_email,
+                ]);
+                t.row(vec![
+                    format!("Complaints: {}", i.supervisory_authority),
+                    i.supervisory_authority_url,
+                ]);
+                t.print(3);
+            }
+            return Ok(());
+        }
         PrivacyCmd::List => {
             let mut t = Table::new(&["Id", "Right", "Status", "Asked", "Answer"]);
             for r in ctx.kp.privacy_requests().map_err(|e| ctx.fail(e))? {

@@ -420,6 +420,20 @@ impl Kidplan {
         })
     }
 
+    /// Who to ask about the parent's data, per kindergarten: the controller (the
+    /// kindergarten's manager), the processor's privacy officer (personvernombud) and the right
+    /// to complain to Datatilsynet. From the cache (the server sends the kindergartens and
+    /// their staff with the sync).
+    pub fn privacy_info(&self) -> Out<Vec<kidplan_api::privacy::PrivacyInfo>> {
+        self.read("privacy_info", |c, _| {
+            let staff = read::staff(c)?;
+            Ok(read::kindergartens(c)?
+                .iter()
+                .map(|k| kidplan_api::privacy::PrivacyInfo::for_kindergarten(k, &staff))
+                .collect())
+        })
+    }
+
     /// The guardian's privacy requests and the kindergarten's answers.
     pub fn privacy_requests(&self) -> Out<Vec<PrivacyRequest>> {
         self.read("privacy_requests", |c, _| read::privacy_requests(c))

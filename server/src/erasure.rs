@@ -273,6 +273,7 @@ impl<'a> Eraser<'a> {
         self.delete("DELETE FROM push_registrations WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM idempotency WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM telemetry_issued WHERE guardian_id = ?1", id)?;
+        self.delete("DELETE FROM hidden WHERE guardian_id = ?1", id)?;
         self.forget_login(id, &contacts)?;
         self.purge(
             EntityKind::GuardianChild,
@@ -420,11 +421,31 @@ pub fn erase(
     {
         return Err(AppError::not_found());
     }
+    // The guardians who keep their account but lose sight of something with the person (a
+    // child's department, its events, a co-guardian): each gets a tombstone of their own.
+    let watchers = match person {
+        Person::Child(id) => entities::strings(
+            conn,
+            "SELECT guardian_id FROM guardian_children WHERE child_id = ?1",
+            id.as_str(),
+        )?,
+        _ => Vec::new(),
+    };
+    let mut before = Vec::with_capacity(watchers.len());
+    for g in &watchers {
+        before.push(feed::seen(conn, g)?);
+    }
     let mut e = Eraser::new(conn);
     match person {
         Person::Child(id) => e.child(id.as_str())?,
         Person::Guardian(id) => e.guardian(id.as_str())?,
         Person::Staff(id) => e.staff(id.as_str())?,
+    }
+    for (g, was) in watchers.iter().zip(before) {
+        let now = feed::seen(conn, g)?;
+        for (kind, id) in was.difference(&now) {
+            feed::hide_kind(conn, g, kind, id)?;
+        }
     }
     Ok(e.finish())
 }

@@ -22,6 +22,7 @@ use kidplan_api::sync::{
 };
 use rusqlite::{Connection, params};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Who may see a change: exactly one of the rules in [`VISIBLE`] applies per kind.
 #[derive(Default, Debug)]
@@ -175,13 +176,29 @@ pub fn touch_own(conn: &Connection, kind: &str, guardian_id: &str) -> AppResult<
 /// A tombstone for one guardian only: the entity still exists, but this guardian may no
 /// longer see it (see [`crate::consent`]).
 pub fn hide(conn: &Connection, guardian_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+    hide_kind(conn, guardian_id, kind.as_str(), id)
+}
+
+/// [`hide`] for a kind named by its wire name.
+pub fn hide_kind(conn: &Connection, guardian_id: &str, kind: &str, id: &str) -> AppResult<()> {
     let seq = next_seq(conn)?;
     conn.prepare_cached(
         "INSERT INTO hidden (guardian_id, entity, entity_id, seq) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (guardian_id, entity, entity_id) DO UPDATE SET seq = excluded.seq",
     )?
-    .execute(params![guardian_id, kind.as_str(), id, seq])?;
+    .execute(params![guardian_id, kind, id, seq])?;
     Ok(())
+}
+
+/// What a guardian sees now: (wire kind, id) of every entity of their feed.
+pub fn seen(conn: &Connection, guardian_id: &str) -> AppResult<HashSet<(String, String)>> {
+    let view = GuardianView::load(conn, guardian_id)?;
+    let (known, other) = snapshot(conn, &view)?;
+    Ok(known
+        .into_iter()
+        .map(|c| (c.entity.as_str().to_owned(), c.id))
+        .chain(other.into_iter().map(|c| (c.entity, c.id)))
+        .collect())
 }
 
 /// Drops a guardian's own tombstone of an entity they may see again (stamp it afterwards).

@@ -493,6 +493,7 @@ pub async fn export(State(st): State<AppState>, g: GuardianCaller) -> AppResult<
             let guardian = found(entities::guardian(conn, &gid, Some(&view))?)?;
             let mut e = DataExport::empty(guardian, kidplan_api::Timestamp(now));
             let (changes, other) = feed::snapshot(conn, &view)?;
+            let (mut kindergartens, mut staff) = (Vec::new(), Vec::new());
             for c in other {
                 if c.entity == kidplan_api::reminders::REMINDER_SETTINGS_KIND
                     && let Some(data) = c.data
@@ -520,9 +521,15 @@ pub async fn export(State(st): State<AppState>, g: GuardianCaller) -> AppResult<
                     Some(Entity::PrivacyRequest(x)) => e.privacy_requests.push(x),
                     Some(Entity::Photo(x)) => e.photos.push(x),
                     Some(Entity::Document(x)) if x.child_id.is_some() => e.documents.push(x),
+                    Some(Entity::Kindergarten(x)) => kindergartens.push(x),
+                    Some(Entity::Staff(x)) => staff.push(x),
                     _ => {}
                 }
             }
+            e.privacy_info = kindergartens
+                .iter()
+                .map(|k| PrivacyInfo::for_kindergarten(k, &staff))
+                .collect();
             Ok(e)
         })
         .await?;

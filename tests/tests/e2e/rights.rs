@@ -419,3 +419,37 @@ async fn bad_privacy_input_is_a_clear_4xx_and_changes_nothing() -> anyhow::Resul
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_to_ask_is_a_read_of_the_core_and_in_the_export() -> anyhow::Result<()> {
+    let (_dev, server, kari) = Device::start(fast_tuning()).await?;
+    let info = kari.privacy_info()?;
+    let solsikken = info
+        .iter()
+        .find(|i| i.kindergarten_id.as_str() == demo::KINDERGARTEN_ID)
+        .ok_or_else(|| anyhow::anyhow!("no info for the kindergarten: {info:?}"))?;
+    assert_eq!(solsikken.kindergarten_name, demo::KINDERGARTEN_NAME);
+    assert_eq!(solsikken.controller_email.as_deref(), Some(demo::STAFF_EMAIL));
+    assert_eq!(solsikken.privacy_officer_email, "personvernombud@pbl.no");
+    assert_eq!(solsikken.supervisory_authority, "Datatilsynet");
+
+    let out = tempfile::tempdir()?;
+    let summary = kari
+        .export_my_data(out.path().to_string_lossy().into_owned())
+        .await?;
+    let text = std::fs::read_to_string(&summary.path)?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let listed = v["server"]["privacy_info"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        listed
+            .iter()
+            .any(|i| i["privacy_officer_email"] == "personvernombud@pbl.no"
+                && i["controller_email"] == demo::STAFF_EMAIL),
+        "the export lists who to ask: {listed:?}"
+    );
+    server.stop().await;
+    Ok(())
+}
