@@ -147,9 +147,9 @@ pub struct PrivacyInfo {
 impl PrivacyInfo {
     /// The information for a kindergarten, its manager taken from its staff.
     pub fn for_kindergarten(kindergarten: &Kindergarten, staff: &[Staff]) -> Self {
-        let manager = staff.iter().find(|s| {
-            s.kindergarten_id == kindergarten.id && s.role == StaffRole::Manager
-        });
+        let manager = staff
+            .iter()
+            .find(|s| s.kindergarten_id == kindergarten.id && s.role == StaffRole::Manager);
         Self {
             kindergarten_id: kindergarten.id.clone(),
             kindergarten_name: kindergarten.name.clone(),

@@ -28,7 +28,9 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
                 t.row(vec![
                     format!(
                         "Controller: the manager{}",
-                        i.controller_name.map(|n| format!(", {n}")).unwrap_or_default()
+                        i.controller_name
+                            .map(|n| format!(", {n}"))
+                            .unwrap_or_default()
                     ),
                     i.controller_email.unwrap_or_default(),
                 ]);
@@ -113,7 +115,10 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
                 .ask_privacy(ask(PrivacyRight::Objection, None, None, None, Some(to)))
                 .map_err(|e| ctx.fail(e))?;
             if to == ObjectionTo::Analytics {
-                out!("{} anonymous usage counting is off on this device", paint(GREEN, "✓"));
+                out!(
+                    "{} anonymous usage counting is off on this device",
+                    paint(GREEN, "✓")
+                );
             }
             "the objection"
         }
@@ -147,7 +152,10 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
         }
         Err(e) => out!(
             "{}",
-            paint(DIM, format!("not sent yet ({e}); `kidplan sync` sends it later"))
+            paint(
+                DIM,
+                format!("not sent yet ({e}); `kidplan sync` sends it later")
+            )
         ),
     }
     Ok(())

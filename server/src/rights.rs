@@ -135,7 +135,9 @@ pub fn create(
                 }
                 "Photos of your children are no longer shown to other families."
             }
-            _ => "This device no longer counts usage; the server's counters hold nothing linkable to you.",
+            _ => {
+                "This device no longer counts usage; the server's counters hold nothing linkable to you."
+            }
         };
         conn.execute(
             "UPDATE privacy_requests SET status = 'completed', response = ?2, handled_at = ?3 WHERE id = ?1",

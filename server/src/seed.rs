@@ -592,14 +592,12 @@ impl Seeder<'_> {
             let demo_child = demo::GUARDIAN_CHILD_IDS.contains(&c.id.as_str())
                 || c.id == demo::SECOND_GUARDIAN_CHILD_ID
                 || c.id == demo::CANARY_CHILD_ID;
-            let state = if kind == ConsentKind::PhotosShared
-                && self.rng.random_bool(0.3)
-                && !demo_child
-            {
-                ConsentState::Denied
-            } else {
-                ConsentState::Granted
-            };
+            let state =
+                if kind == ConsentKind::PhotosShared && self.rng.random_bool(0.3) && !demo_child {
+                    ConsentState::Denied
+                } else {
+                    ConsentState::Granted
+                };
             self.exec(
                 "INSERT INTO consents (id, child_id, kind, state) VALUES (?1, ?2, ?3, ?4)",
                 params![id, c.id, enum_str(&kind), enum_str(&state)],

@@ -105,7 +105,11 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
     let third = RawSession::login(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
     let third_cursor = feed_end(&third).await?;
 
-    kari.change_consent(jakob.clone(), ConsentKind::PhotosShared, ConsentState::Denied)?;
+    kari.change_consent(
+        jakob.clone(),
+        ConsentKind::PhotosShared,
+        ConsentState::Denied,
+    )?;
     kari.sync().await?;
     other.sync().await?;
 
@@ -146,7 +150,10 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
         .into_iter()
         .find(|c| c.kind == ConsentKind::PhotosShared)
         .ok_or_else(|| anyhow::anyhow!("no sharing consent"))?;
-    let last = consent.history.last().ok_or_else(|| anyhow::anyhow!("no history"))?;
+    let last = consent
+        .history
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no history"))?;
     assert_eq!(
         (last.state, last.changed_by.as_str()),
         (ConsentState::Denied, demo::GUARDIAN_ID)

@@ -113,7 +113,9 @@ async fn restriction_stops_notices_and_hides_the_guardian_from_others_until_lift
     let (_dev, server, kari) = Device::start(fast_tuning()).await?;
     let (_dir, canary) = device(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
     let token = "tok-canary-restriction";
-    canary.set_push_token(PushProvider::Fcm, token.into()).await?;
+    canary
+        .set_push_token(PushProvider::Fcm, token.into())
+        .await?;
     canary.update_notification_preferences(vec![NotificationPreference {
         child_id: ChildId::from(demo::CANARY_CHILD_ID),
         category: NotificationCategory::Messages,
@@ -170,8 +172,7 @@ async fn restriction_stops_notices_and_hides_the_guardian_from_others_until_lift
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepted_erasure_request_erases_the_guardian_and_wipes_the_device() -> anyhow::Result<()>
-{
+async fn accepted_erasure_request_erases_the_guardian_and_wipes_the_device() -> anyhow::Result<()> {
     let (_dev, server, _kari) = Device::start(fast_tuning()).await?;
     let (dir, canary) = device(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
     canary
@@ -181,7 +182,10 @@ async fn accepted_erasure_request_erases_the_guardian_and_wipes_the_device() -> 
         .active_account()
         .ok_or_else(|| anyhow::anyhow!("no account"))?;
     let account_dir = dir.path().join("accounts").join(account.id.as_str());
-    assert!(account_dir.exists(), "the account's data is on the device first");
+    assert!(
+        account_dir.exists(),
+        "the account's data is on the device first"
+    );
     let guardians = |server: &RunningServer| -> anyhow::Result<i64> {
         Ok(server_db(server)?.query_row(
             "SELECT COUNT(*) FROM guardians WHERE id = ?1",
@@ -244,7 +248,11 @@ async fn child_rectification_accepted_reaches_the_device_declined_changes_nothin
     kari.sync().await?;
     answer(&staff, &declined, PrivacyRequestStatus::Rejected).await?;
     kari.sync().await?;
-    assert_eq!(info(&kari)?, original, "a declined correction changes nothing");
+    assert_eq!(
+        info(&kari)?,
+        original,
+        "a declined correction changes nothing"
+    );
     let shown = kari
         .privacy_requests()?
         .into_iter()
@@ -347,7 +355,11 @@ async fn bad_privacy_input_is_a_clear_4xx_and_changes_nothing() -> anyhow::Resul
     };
     let post = reqwest::Method::POST;
     let (status, _) = raw
-        .send(post.clone(), paths::PRIVACY_REQUESTS, Some(&request("restriction", serde_json::json!({}))))
+        .send(
+            post.clone(),
+            paths::PRIVACY_REQUESTS,
+            Some(&request("restriction", serde_json::json!({}))),
+        )
         .await?;
     assert_eq!(status, 200, "the first request is taken");
     let start = rows(&server)?;
@@ -404,7 +416,10 @@ async fn bad_privacy_input_is_a_clear_4xx_and_changes_nothing() -> anyhow::Resul
             reqwest::Method::PUT,
             paths::fill(
                 paths::CONSENT,
-                &[("child_id", demo::GUARDIAN_CHILD_IDS[0]), ("kind", "selfies")],
+                &[
+                    ("child_id", demo::GUARDIAN_CHILD_IDS[0]),
+                    ("kind", "selfies"),
+                ],
             ),
             serde_json::json!({"state": "granted"}),
             400,
@@ -413,7 +428,11 @@ async fn bad_privacy_input_is_a_clear_4xx_and_changes_nothing() -> anyhow::Resul
     ];
     for (what, method, path, body, want, code) in cases {
         let (status, answer) = raw.send(method, &path, Some(&body)).await?;
-        assert_eq!((status, answer["code"].as_str()), (want, Some(code)), "{what}: {answer}");
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (want, Some(code)),
+            "{what}: {answer}"
+        );
         assert_eq!(rows(&server)?, start, "{what}: nothing changed");
     }
     server.stop().await;
@@ -429,7 +448,10 @@ async fn who_to_ask_is_a_read_of_the_core_and_in_the_export() -> anyhow::Result<
         .find(|i| i.kindergarten_id.as_str() == demo::KINDERGARTEN_ID)
         .ok_or_else(|| anyhow::anyhow!("no info for the kindergarten: {info:?}"))?;
     assert_eq!(solsikken.kindergarten_name, demo::KINDERGARTEN_NAME);
-    assert_eq!(solsikken.controller_email.as_deref(), Some(demo::STAFF_EMAIL));
+    assert_eq!(
+        solsikken.controller_email.as_deref(),
+        Some(demo::STAFF_EMAIL)
+    );
     assert_eq!(solsikken.privacy_officer_email, "personvernombud@pbl.no");
     assert_eq!(solsikken.supervisory_authority, "Datatilsynet");
 
