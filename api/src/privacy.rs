@@ -162,6 +162,31 @@ impl PrivacyInfo {
     }
 }
 
+/// One row of the server's access log about the guardian (rows are deleted after 14 days).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccessLogRow {
+    pub at: Timestamp,
+    /// The client's IP address, as seen by the server.
+    pub ip: Option<String>,
+    pub method: String,
+    /// The route template (no ids, no query).
+    pub route: String,
+    pub status: u16,
+}
+
+/// A push registration of one of the guardian's devices, without its token or secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushRegistrationInfo {
+    /// The random registration id the device chose.
+    pub id: String,
+    pub provider: crate::push::PushProvider,
+    /// When the device last confirmed it.
+    pub last_seen_at: Timestamp,
+}
+
+/// What the export says about telemetry: the server keeps nothing linkable to anyone.
+pub const TELEMETRY_STATEMENT: &str = "Anonymous usage counters only: per day, platform, metric and fixed bucket, counted over all installs; no account, device, install or IP address is stored with them, so nothing in them can be linked to you.";
+
 /// Version of the export format ([`DataExport`]).
 pub const EXPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -207,6 +232,15 @@ pub struct DataExport {
     /// Who to ask, per kindergarten of the guardian's children.
     #[serde(default)]
     pub privacy_info: Vec<PrivacyInfo>,
+    /// The access-log rows about the guardian still kept (at most 14 days old).
+    #[serde(default)]
+    pub access_log: Vec<AccessLogRow>,
+    /// The guardian's devices registered for push (never the token).
+    #[serde(default)]
+    pub push_registrations: Vec<PushRegistrationInfo>,
+    /// What telemetry holds ([`TELEMETRY_STATEMENT`]).
+    #[serde(default)]
+    pub telemetry: String,
 }
 
 impl DataExport {
@@ -231,6 +265,9 @@ impl DataExport {
             documents: vec![],
             reminder_settings: None,
             privacy_info: vec![],
+            access_log: vec![],
+            push_registrations: vec![],
+            telemetry: TELEMETRY_STATEMENT.to_owned(),
         }
     }
 }

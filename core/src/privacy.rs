@@ -133,6 +133,9 @@ pub fn sections(f: &ExportFile) -> Vec<ExportSection> {
         sec("privacy_requests", s.privacy_requests.len()),
         sec("photos", s.photos.len()),
         sec("documents", s.documents.len()),
+        sec("access_log", s.access_log.len()),
+        sec("push_registrations", s.push_registrations.len()),
+        sec("privacy_info", s.privacy_info.len()),
         sec("pending_on_device", f.pending_on_device.len()),
     ]
 }

@@ -526,6 +526,36 @@ pub async fn export(State(st): State<AppState>, g: GuardianCaller) -> AppResult<
                     _ => {}
                 }
             }
+            e.access_log = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT at, ip, method, route, status FROM access_log
+                     WHERE person_id = ?1 AND at >= ?2 ORDER BY at, id",
+                )?;
+                let rows = stmt.query_map(params![gid, now - 14 * 86_400_000], |r| {
+                    Ok(AccessLogRow {
+                        at: kidplan_api::Timestamp(r.get(0)?),
+                        ip: r.get(1)?,
+                        method: r.get(2)?,
+                        route: r.get(3)?,
+                        status: u16::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    })
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            e.push_registrations = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id, provider, last_seen_at FROM push_registrations
+                     WHERE guardian_id = ?1 ORDER BY id",
+                )?;
+                let rows = stmt.query_map([&gid], |r| {
+                    Ok(PushRegistrationInfo {
+                        id: r.get(0)?,
+                        provider: entities::enum_from(r.get(1)?)?,
+                        last_seen_at: kidplan_api::Timestamp(r.get(2)?),
+                    })
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
             e.privacy_info = kindergartens
                 .iter()
                 .map(|k| PrivacyInfo::for_kindergarten(k, &staff))

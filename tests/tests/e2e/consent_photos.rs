@@ -7,7 +7,7 @@
 use kidplan_api::ChildId;
 use kidplan_api::model::{ConsentKind, ConsentState, Photo};
 use kidplan_api::paths;
-use kidplan_core::{MemorySecretStore, PhotoSize};
+use kidplan_core::PhotoSize;
 use kidplan_tests::*;
 
 /// A tiny JPEG body the server accepts.
@@ -88,15 +88,7 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
     let shared = kidplan_api::PhotoId::from(TRIP_PHOTO_ID);
 
     // The other family.
-    let other_dir = tempfile::tempdir()?;
-    let other = open_core(
-        other_dir.path(),
-        &server.base_url(),
-        MemorySecretStore::new(),
-        fast_tuning(),
-    )?;
-    login(&other, &server, demo::SECOND_GUARDIAN_EMAIL).await?;
-    other.sync().await?;
+    let (_other_dir, other) = crate::rights::device(&server, demo::SECOND_GUARDIAN_EMAIL).await?;
     assert!(other.photos()?.iter().any(|p| p.id == shared), "seen first");
     let file = std::path::PathBuf::from(other.photo(shared.clone(), PhotoSize::Thumb).await?);
     assert!(file.exists(), "cached first");

@@ -22,7 +22,7 @@ use kidplan_tests::*;
 use std::sync::Arc;
 
 /// A second device, logged in as `contact` and synced once.
-async fn device(
+pub async fn device(
     server: &RunningServer,
     contact: &str,
 ) -> anyhow::Result<(tempfile::TempDir, Arc<Kidplan>)> {
@@ -475,3 +475,84 @@ async fn who_to_ask_is_a_read_of_the_core_and_in_the_export() -> anyhow::Result<
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_holds_what_the_server_keeps_about_the_parent_and_nothing_of_other_families()
+-> anyhow::Result<()> {
+    let (_dev, server, kari) = Device::start(fast_tuning()).await?;
+    let token = "tok-export-canary-7731";
+    kari.set_push_token(PushProvider::Fcm, token.into()).await?;
+    let asked = kari.request_privacy(PrivacyRight::Access, Some("Alt dere har".into()))?;
+    kari.sync().await?;
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    answer(&staff, &asked, PrivacyRequestStatus::Completed).await?;
+    // The other family's child is tagged with Jakob in a photo Kari's export holds: present on
+    // the server first, so its absence from the export means something.
+    let tagged: i64 = server_db(&server)?.query_row(
+        "SELECT COUNT(*) FROM photo_children WHERE child_id = ?1",
+        [demo::SECOND_GUARDIAN_CHILD_ID],
+        |r| r.get(0),
+    )?;
+    assert!(tagged > 0);
+
+    let out = tempfile::tempdir()?;
+    let summary = kari
+        .export_my_data(out.path().to_string_lossy().into_owned())
+        .await?;
+    let text = std::fs::read_to_string(&summary.path)?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let s = &v["server"];
+    let log = s["access_log"].as_array().cloned().unwrap_or_default();
+    assert!(
+        log.iter()
+            .any(|r| r["ip"] == "127.0.0.1" && r["route"] == paths::SYNC),
+        "the parent's IP-log rows: {log:?}"
+    );
+    let regs = s["push_registrations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(regs.len(), 1, "{regs:?}");
+    assert_eq!(regs[0]["provider"], "fcm");
+    assert!(!text.contains(token), "never the push token");
+    assert!(
+        s["telemetry"]
+            .as_str()
+            .is_some_and(|t| t.contains("no account")),
+        "a statement of what telemetry holds"
+    );
+    let requests = s["privacy_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["response"] == "Svar fra barnehagen" && r["status"] == "completed"),
+        "requests with their answers: {requests:?}"
+    );
+    assert!(
+        s["consents"].as_array().is_some_and(|c| c
+            .iter()
+            .all(|k| k["history"].as_array().is_some_and(|h| !h.is_empty()))),
+        "consents with their history"
+    );
+    assert!(
+        s["photos"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["id"] == TRIP_PHOTO)),
+        "the shared photo is in the export"
+    );
+    for other in [
+        demo::SECOND_GUARDIAN_CHILD_ID,
+        demo::SECOND_GUARDIAN_ID,
+        demo::SECOND_GUARDIAN_EMAIL,
+    ] {
+        assert!(!text.contains(other), "nothing of another family: {other}");
+    }
+    server.stop().await;
+    Ok(())
+}
+
+/// The seeded photo of Jakob and Nora (two families).
+const TRIP_PHOTO: &str = "57ee05cd-e009-42c7-bebf-f20686734721";
