@@ -668,7 +668,7 @@ impl Kidplan {
 
     /// Writes everything the server holds about the guardian and their children, plus this
     /// device's unsent actions, to `<dir>/kidplan-export-<YYYY-MM-DD>.json` (pretty JSON, mode
-    /// 0600; format in `docs/export-schema.md`). `dir` must exist.
+    /// 0600; format in `docs/export-schema.json`). `dir` must exist.
     pub async fn export_my_data(&self, dir: String) -> Out<ExportSummary> {
         let inner = self.inner.clone();
         self.spawn(

@@ -2,7 +2,7 @@
 //! about the guardian and their children (`GET /v1/me/export`, [`DataExport`]) plus what this
 //! device has queued but not yet sent, written as one pretty-printed JSON file
 //! `kidplan-export-<YYYY-MM-DD>.json` with mode 0600. The file format is documented in
-//! `docs/export-schema.md`.
+//! `docs/export-schema.json` (a JSON Schema that `tests/tests/e2e/export_schema.rs` validates real exports against).
 //!
 //! The other rights go through existing calls: rectification is `update_contact`; erasure,
 //! restriction and objection are `request_privacy` (handled by the kindergarten, whose answer
