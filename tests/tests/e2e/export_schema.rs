@@ -10,6 +10,9 @@ use kidplan_api::{ChildId, Day};
 use kidplan_core::{AbsenceReport, Tuning};
 use kidplan_tests::*;
 
+/// A change to an export that the schema must refuse.
+type Mutation = fn(&mut serde_json::Value);
+
 fn schema() -> anyhow::Result<jsonschema::Validator> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/export-schema.json");
     let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
@@ -69,7 +72,7 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
     assert!(found.is_empty(), "the export does not validate: {found:#?}");
 
     // The schema is strict: each change below makes the same export fail.
-    let mutations: [(&str, fn(&mut serde_json::Value)); 4] = [
+    let mutations: [(&str, Mutation); 4] = [
         ("a section renamed", |d| {
             if let Some(s) = d["server"].as_object_mut()
                 && let Some(v) = s.remove("consents")
