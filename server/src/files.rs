@@ -163,7 +163,7 @@ pub async fn upload_photo(
             c.conn.execute("INSERT INTO photo_children (photo_id, child_id) VALUES (?1, ?2)", params![id, child])?;
         }
         feed::touch(c.conn, EntityKind::Photo, &id)?;
-        push::notify(c.conn, NotificationCategory::Photos, EntityKind::Photo, &id, Audience::Children(&children), c.now)?;
+        push::notify(c.conn, NotificationCategory::Photos, EntityKind::Photo, &id, Audience::Photo(&id), c.now)?;
         entities::photo(c.conn, &id, None)?.ok_or_else(AppError::not_found)
     })
     .await

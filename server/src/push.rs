@@ -35,6 +35,8 @@ pub enum Audience<'a> {
     },
     /// Whoever sees a thread.
     Thread(&'a str),
+    /// Whoever may see a photo (its consents and restrictions decide, see [`crate::consent`]).
+    Photo(&'a str),
 }
 
 /// Guardians of the audience, each with the children that make them part of it.
@@ -60,6 +62,25 @@ pub fn recipients(
              WHERE c.kindergarten_id = ?1 AND (?2 IS NULL OR c.department_id = ?2)",
             params![kindergarten_id, department_id],
         )?),
+        Audience::Photo(photo_id) => {
+            let tags = pairs(
+                conn,
+                "SELECT gc.guardian_id, gc.child_id FROM photo_children pc JOIN guardian_children gc
+                 ON gc.child_id = pc.child_id WHERE pc.photo_id = ?1",
+                params![photo_id],
+            )?;
+            let mut views = std::collections::HashMap::new();
+            for (g, c) in tags {
+                if !views.contains_key(&g) {
+                    let view = entities::GuardianView::load(conn, &g)?;
+                    let visible = crate::consent::photo_visible(conn, photo_id, &view)?;
+                    views.insert(g.clone(), visible);
+                }
+                if views.get(&g) == Some(&true) {
+                    out.entry(g).or_default().push(c);
+                }
+            }
+        }
         Audience::Thread(thread_id) => {
             let Some(t) = entities::thread_scope(conn, thread_id)? else {
                 return Ok(out);

@@ -7,6 +7,7 @@
 use kidplan_api::ChildId;
 use kidplan_api::model::{ConsentKind, ConsentState, Photo};
 use kidplan_api::paths;
+use kidplan_api::push::PushProvider;
 use kidplan_core::PhotoSize;
 use kidplan_tests::*;
 
@@ -89,6 +90,12 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
 
     // The other family.
     let (_other_dir, other) = crate::rights::device(&server, demo::SECOND_GUARDIAN_EMAIL).await?;
+    kari.set_push_token(PushProvider::Fcm, "tok-kari-consent".into())
+        .await?;
+    other
+        .set_push_token(PushProvider::Fcm, "tok-per-consent".into())
+        .await?;
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
     assert!(other.photos()?.iter().any(|p| p.id == shared), "seen first");
     let file = std::path::PathBuf::from(other.photo(shared.clone(), PhotoSize::Thumb).await?);
     assert!(file.exists(), "cached first");
@@ -130,6 +137,22 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
         kari.photos()?.iter().any(|p| p.id == shared),
         "Jakob's own family still sees it"
     );
+    // A new photo of both children is pushed to Jakob's family only.
+    let jakob_and_nora = format!(
+        "{}?children={},{}&caption=Lek",
+        paths::STAFF_PHOTOS,
+        demo::GUARDIAN_CHILD_IDS[1],
+        demo::SECOND_GUARDIAN_CHILD_ID
+    );
+    let quiet: Photo = staff.upload(&jakob_and_nora, "image/jpeg", jpeg()).await?;
+    server.deliver_queue().await;
+    assert_eq!(pushed(&server, "tok-kari-consent", quiet.id.as_str()), 1);
+    assert_eq!(
+        pushed(&server, "tok-per-consent", quiet.id.as_str()),
+        0,
+        "no push about a photo they may not see"
+    );
+
     let third_after = changes_since(&third, third_cursor).await?;
     assert!(
         !third_after.iter().any(|c| c["id"] == TRIP_PHOTO_ID),
@@ -156,8 +179,20 @@ async fn withdrawn_sharing_consent_removes_the_photo_from_another_familys_device
     kari.sync().await?;
     other.sync().await?;
     assert!(other.photos()?.iter().any(|p| p.id == shared), "back again");
+    let heard: Photo = staff.upload(&jakob_and_nora, "image/jpeg", jpeg()).await?;
+    server.deliver_queue().await;
+    assert_eq!(pushed(&server, "tok-per-consent", heard.id.as_str()), 1);
     server.stop().await;
     Ok(())
+}
+
+/// How many pushes to `token` name `photo`.
+fn pushed(server: &kidplan_server::RunningServer, token: &str, photo: &str) -> usize {
+    server
+        .sent_pushes()
+        .iter()
+        .filter(|p| p.token == token && contains_bytes(&p.payload, photo.as_bytes()))
+        .count()
 }
 
 /// The end of a guardian's feed now.
