@@ -115,6 +115,7 @@ fn confirm_in(conn: &Connection, me: &str, code: &str, now: i64) -> AppResult<Op
         return Ok(None);
     }
     let column = if kind == "phone" { "phone" } else { "email" };
+    crate::parent::forget_old_contact(conn, column, me, Some(&value))?;
     conn.execute(
         &format!("UPDATE guardians SET {column} = ?2 WHERE id = ?1"),
         params![me, value],

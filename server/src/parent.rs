@@ -339,6 +339,25 @@ fn contact_field(
     }
 }
 
+/// Before a contact field changes: what was sent or queued to the old address goes with it
+/// (provider outbox rows, queued sends), so nothing of it outlives the correction.
+pub(crate) fn forget_old_contact(
+    conn: &Connection,
+    column: &str,
+    guardian_id: &str,
+    new: Option<&str>,
+) -> AppResult<()> {
+    let sql = format!("SELECT {column} FROM guardians WHERE id = ?1 AND {column} IS NOT NULL");
+    for old in entities::strings(conn, &sql, guardian_id)? {
+        if Some(old.as_str()) == new {
+            continue;
+        }
+        conn.execute("DELETE FROM mail_outbox WHERE recipient = ?1", [&old])?;
+        conn.execute("DELETE FROM send_queue WHERE recipient = ?1", [&old])?;
+    }
+    Ok(())
+}
+
 /// `PUT /v1/me/contact` (rectification).
 pub async fn update_contact(
     State(st): State<AppState>,
@@ -385,6 +404,9 @@ pub async fn update_contact(
             .filter(|(_, v)| matches!(v, Some(None)));
         for (column, value) in removals.chain([("address", address), ("postal_code", postal_code)])
         {
+            if matches!(column, "email" | "phone") {
+                forget_old_contact(c.conn, column, &c.view.id, None)?;
+            }
             if let Some(v) = value {
                 let sql = format!("UPDATE guardians SET {column} = ?2 WHERE id = ?1");
                 c.conn.execute(&sql, params![c.view.id, v])?;

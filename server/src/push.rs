@@ -199,6 +199,13 @@ pub async fn upsert(
                 "DELETE FROM push_registrations WHERE provider = ?1 AND token = ?2 AND id <> ?3",
                 params![provider, req.token, rid],
             )?;
+            // A replaced token is the device's no more: the provider records of pushes to it
+            // go with it (an erasure later finds only the current token).
+            tx.execute(
+                "DELETE FROM push_outbox WHERE token IN
+                   (SELECT token FROM push_registrations WHERE id = ?1 AND token <> ?2)",
+                params![rid, req.token],
+            )?;
             tx.execute(
                 "INSERT INTO push_registrations (id, guardian_id, provider, token, secret_hash, last_seen_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -5,6 +5,7 @@ mod consent_photos;
 mod convergence;
 mod crash_loop;
 mod erasure;
+mod erasure_forgets;
 mod export_schema;
 mod faults;
 mod login_sync;
