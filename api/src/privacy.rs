@@ -165,12 +165,15 @@ impl PrivacyInfo {
 /// One row of the server's access log about the guardian (rows are deleted after 14 days).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AccessLogRow {
+    /// When the request was answered.
     pub at: Timestamp,
     /// The client's IP address, as seen by the server.
     pub ip: Option<String>,
+    /// The HTTP method.
     pub method: String,
     /// The route template (no ids, no query).
     pub route: String,
+    /// The HTTP status of the answer.
     pub status: u16,
 }
 
@@ -179,6 +182,7 @@ pub struct AccessLogRow {
 pub struct PushRegistrationInfo {
     /// The random registration id the device chose.
     pub id: String,
+    /// The push service the token belongs to.
     pub provider: crate::push::PushProvider,
     /// When the device last confirmed it.
     pub last_seen_at: Timestamp,
