@@ -319,6 +319,9 @@ async fn objection_to_photo_sharing_withdraws_the_sharing_consents() -> anyhow::
         child_info: None,
         objection: Some(ObjectionTo::PhotoSharing),
     })?;
+    // The first sync sends the objection (a sync pulls, then sends); the second pulls what the
+    // server changed when it arrived.
+    canary.sync().await?;
     canary.sync().await?;
     let consent = canary
         .consents(ChildId::from(demo::CANARY_CHILD_ID))?
