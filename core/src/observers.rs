@@ -143,10 +143,15 @@ impl Observers {
             return;
         }
         let listeners: Vec<_> = match self.listeners.lock() {
-            Ok(m) => m.values().cloned().collect(),
+            Ok(m) => m.iter().map(|(id, l)| (*id, l.clone())).collect(),
             Err(_) => return,
         };
-        for l in listeners {
+        for (id, l) in listeners {
+            // A listener closed while this notice was on its way hears nothing more.
+            let open = self.listeners.lock().is_ok_and(|m| m.contains_key(&id));
+            if !open {
+                continue;
+            }
             let c = collections.clone();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_change(c)));
             if r.is_err() {
