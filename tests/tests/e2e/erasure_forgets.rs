@@ -73,6 +73,13 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         postal_code: None,
     })?;
     canary.sync().await?;
+    // Each new contact is theirs once the code sent to it comes back.
+    for contact in [NEW_EMAIL, NEW_PHONE] {
+        let code = server
+            .last_login_code(contact)
+            .ok_or_else(|| anyhow::anyhow!("no code sent to {contact}"))?;
+        canary.confirm_contact(code).await?;
+    }
     canary
         .set_push_token(PushProvider::Fcm, NEW_TOKEN.into())
         .await?;
