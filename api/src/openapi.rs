@@ -305,8 +305,10 @@ fn add_links(doc: &mut serde_json::Value) {
 /// names every status the server can answer: `400` (malformed input) and `408` (a request
 /// too slow, see the server's connection limits) everywhere; `413` and `415` where a body is
 /// read; `401` and `403` where a token is needed (a wrong role is `403`); `404` where a path
-/// names something or a token is needed; `409` on commands (an `Idempotency-Key` reused for
-/// another request). Each answer is the [`ApiError`] body.
+/// names something or a token is needed; `409` on every command (a `POST`, `PUT`, `PATCH` or
+/// `DELETE`: an `Idempotency-Key` reused for another request, or a state the command does not
+/// apply to, such as handling a request twice or spending a token twice). Each answer is the
+/// [`ApiError`] body.
 fn add_error_answers(doc: &mut serde_json::Value) {
     let error = serde_json::json!({
         "description": "error",
@@ -319,7 +321,8 @@ fn add_error_answers(doc: &mut serde_json::Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        for (_, op) in item.iter_mut() {
+        for (method, op) in item.iter_mut() {
+            let command = matches!(method.as_str(), "post" | "put" | "patch" | "delete");
             let Some(op) = op.as_object_mut() else {
                 continue;
             };
@@ -343,7 +346,7 @@ fn add_error_answers(doc: &mut serde_json::Value) {
             if path.contains('{') {
                 codes.push("404");
             }
-            if idempotent {
+            if idempotent || command {
                 codes.push("409");
             }
             if params.iter().any(|p| p["in"] == "query") {

@@ -40,10 +40,88 @@ pub enum Metric {
     PushReceived,
     /// The parent exported their data.
     ExportRequested,
+    /// A call of the core failed because the device was offline (no answer from the server).
+    ErrorOffline,
+    /// A call of the core failed because the session had expired or was revoked.
+    ErrorSessionExpired,
+    /// The server refused a call of the core with a 4xx status (other than 401).
+    ErrorServer4xx,
+    /// The server failed a call of the core with a 5xx status.
+    ErrorServer5xx,
+    /// The server's answer could not be read (malformed, or over the size limit).
+    ErrorServerAnswer,
+    /// Local storage failed (disk full, I/O, the secret store).
+    ErrorStorage,
+    /// A local database was unreadable (corrupt, or from a newer version).
+    ErrorStorageCorrupt,
+    /// The core hit a state it should never be in (an internal error, not a panic).
+    ErrorInternal,
+    /// A panic was caught at the FFI boundary in login, logout or contact confirmation.
+    PanicAuth,
+    /// A panic was caught at the FFI boundary in a sync or a telemetry report.
+    PanicSync,
+    /// A panic was caught at the FFI boundary in a read of the local cache.
+    PanicReads,
+    /// A panic was caught at the FFI boundary in a parent's action.
+    PanicActions,
+    /// A panic was caught at the FFI boundary in push registration or handling.
+    PanicPush,
+    /// A panic was caught at the FFI boundary while fetching a photo or document.
+    PanicFiles,
+    /// A panic was caught at the FFI boundary in a privacy right, the export or removing
+    /// local data.
+    PanicPrivacy,
     /// A value from a newer server; shown as unknown, never fails a page. Never recorded or sent
     /// (the collector refuses it).
     #[serde(other)]
     Unknown,
+}
+
+impl Metric {
+    /// Every metric that can be recorded (all but [`Metric::Unknown`]).
+    pub const ALL: [Metric; 26] = [
+        Metric::AppOpened,
+        Metric::SyncSucceeded,
+        Metric::SyncFailed,
+        Metric::AbsenceReported,
+        Metric::HolidayRegistered,
+        Metric::MessageSent,
+        Metric::ConsentChanged,
+        Metric::PhotoViewed,
+        Metric::DocumentOpened,
+        Metric::PushReceived,
+        Metric::ExportRequested,
+        Metric::ErrorOffline,
+        Metric::ErrorSessionExpired,
+        Metric::ErrorServer4xx,
+        Metric::ErrorServer5xx,
+        Metric::ErrorServerAnswer,
+        Metric::ErrorStorage,
+        Metric::ErrorStorageCorrupt,
+        Metric::ErrorInternal,
+        Metric::PanicAuth,
+        Metric::PanicSync,
+        Metric::PanicReads,
+        Metric::PanicActions,
+        Metric::PanicPush,
+        Metric::PanicFiles,
+        Metric::PanicPrivacy,
+    ];
+
+    /// Whether the metric is counted by duration bucket (a sync); every other metric only
+    /// takes [`Bucket::Count`], and the collector refuses any other pairing.
+    pub fn is_timed(self) -> bool {
+        matches!(self, Metric::SyncSucceeded | Metric::SyncFailed)
+    }
+
+    /// Whether `bucket` is one this metric is counted in.
+    pub fn takes(self, bucket: Bucket) -> bool {
+        match bucket {
+            Bucket::Unknown => false,
+            Bucket::Count => !self.is_timed(),
+            _ => self.is_timed(),
+        }
+    }
 }
 
 /// A fixed bucket for a count or a duration.

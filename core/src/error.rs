@@ -15,6 +15,7 @@
 
 use crate::client::HttpError;
 use kidplan_api::ErrorCode;
+use kidplan_api::telemetry::Metric;
 
 /// Everything that can go wrong in a core call, as the shells see it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -135,9 +136,12 @@ pub enum Error {
     /// The secret store (possibly the shell's) failed.
     #[error("secret store: {}", .0.code())]
     Secrets(KidplanError),
-    /// A core task ended without an answer (it panicked).
+    /// A core task ended without an answer (it panicked, or was aborted).
     #[error("task failed")]
     Task(#[from] tokio::task::JoinError),
+    /// A synchronous call panicked; the panic was caught at the facade.
+    #[error("panicked")]
+    Panicked,
     /// A state the core should never be in; the text names where.
     #[error("bug: {0}")]
     Bug(&'static str),
@@ -170,8 +174,47 @@ impl Error {
                 _ => KidplanError::Internal,
             },
             Error::Task(e) if e.is_cancelled() => KidplanError::Cancelled,
-            Error::Json(_) | Error::Task(_) | Error::Bug(_) => KidplanError::Internal,
+            Error::Json(_) | Error::Task(_) | Error::Panicked | Error::Bug(_) => {
+                KidplanError::Internal
+            }
         }
+    }
+
+    /// Whether this is a caught panic (counted by area, not by [`Error::category`]).
+    pub fn is_panic(&self) -> bool {
+        match self {
+            Error::Task(e) => e.is_panic(),
+            Error::Panicked => true,
+            _ => false,
+        }
+    }
+
+    /// The telemetry category of a failed call: one of a closed set, never free-form. `None`
+    /// for what is not a failure of the core or the server (the parent's invalid input, a
+    /// missing item, a cancelled call, a call made before login) and for a panic (see
+    /// [`Error::is_panic`]).
+    pub fn category(&self) -> Option<Metric> {
+        Some(match self {
+            Error::Invalid { .. } | Error::NotFound | Error::NoSession | Error::Cancelled => {
+                return None;
+            }
+            Error::SessionRevoked => Metric::ErrorSessionExpired,
+            Error::Http(HttpError::Network) => Metric::ErrorOffline,
+            Error::Http(HttpError::Decode | HttpError::TooLarge) => Metric::ErrorServerAnswer,
+            Error::Http(HttpError::Local) => Metric::ErrorStorage,
+            Error::Http(e) if http_public(e) == KidplanError::SessionExpired => {
+                Metric::ErrorSessionExpired
+            }
+            Error::Http(HttpError::Status { status, .. }) if *status >= 500 => {
+                Metric::ErrorServer5xx
+            }
+            Error::Http(HttpError::Status { .. }) => Metric::ErrorServer4xx,
+            Error::Sqlite(e) if sqlite_unreadable(e) => Metric::ErrorStorageCorrupt,
+            Error::Unreadable(_) => Metric::ErrorStorageCorrupt,
+            Error::Sqlite(_) | Error::Io(_) | Error::Secrets(_) => Metric::ErrorStorage,
+            Error::Task(_) | Error::Panicked => return None,
+            Error::Json(_) | Error::Bug(_) => Metric::ErrorInternal,
+        })
     }
 
     /// Converts to the public error, logging the failure of `op` (a facade method's name) by

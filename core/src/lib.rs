@@ -65,6 +65,7 @@ pub use sync::SyncStatus;
 use crate::error::Error;
 use crate::local::{actions, outbox, reads as read};
 use crate::runtime::Inner;
+use crate::telemetry::Area;
 use kidplan_api::model::*;
 use kidplan_api::privacy::{PrivacyRequest, PrivacyRight};
 use kidplan_api::push::PushProvider;
@@ -104,9 +105,12 @@ impl Drop for Kidplan {
 /// A call running on the core's runtime. Dropping it (a cancelled coroutine or Swift task)
 /// aborts the work at its next await point: each write is one transaction and every command
 /// carries its idempotency key, so an aborted call leaves no half-written state, and a sync
-/// stops asking for more pages.
+/// stops asking for more pages. A panic in the work ends the call with `Internal`, counted.
 struct Running<T> {
     handle: tokio::task::JoinHandle<Out<T>>,
+    inner: Arc<Inner>,
+    area: Area,
+    op: &'static str,
 }
 
 impl<T> Future for Running<T> {
@@ -114,7 +118,7 @@ impl<T> Future for Running<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Out<T>> {
         Pin::new(&mut self.handle).poll(cx).map(|r| match r {
             Ok(out) => out,
-            Err(e) => Err(Error::from(e).public("task")),
+            Err(e) => Err(self.inner.failed(self.area, self.op, Error::from(e))),
         })
     }
 }
@@ -141,19 +145,36 @@ impl Kidplan {
         }))
     }
 
-    /// Runs `fut` (the facade call `op`) on the core's runtime; the result's error is
-    /// converted to the public one there.
-    fn spawn<T, F>(&self, op: &'static str, fut: F) -> Running<T>
+    /// Runs `fut` (the facade call `op` of `area`) on the core's runtime; the result's error
+    /// is counted and converted to the public one there.
+    fn spawn<T, F>(&self, area: Area, op: &'static str, fut: F) -> Running<T>
     where
         T: Send + 'static,
         F: Future<Output = error::Result<T>> + Send + 'static,
     {
+        let inner = self.inner.clone();
         Running {
             handle: self
                 .inner
                 .handle
-                .spawn(async move { fut.await.map_err(|e| e.public(op)) }),
+                .spawn(async move { fut.await.map_err(|e| inner.failed(area, op, e)) }),
+            inner: self.inner.clone(),
+            area,
+            op,
         }
+    }
+
+    /// Runs the synchronous facade call `op` of `area`: a panic in it is caught here (it never
+    /// crosses the FFI) and answered `Internal`; a failure is counted and converted once.
+    fn guard<T>(
+        &self,
+        area: Area,
+        op: &'static str,
+        f: impl FnOnce() -> error::Result<T>,
+    ) -> Out<T> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or(Err(Error::Panicked))
+            .map_err(|e| self.inner.failed(area, op, e))
     }
 
     /// The data directory.
@@ -173,7 +194,7 @@ impl Kidplan {
         op: &'static str,
         f: impl FnOnce(&rusqlite::Connection, &accounts::AccountCtx) -> error::Result<T>,
     ) -> Out<T> {
-        self.inner.read(f).map_err(|e| e.public(op))
+        self.guard(Area::Reads, op, || self.inner.read(f))
     }
 
     /// An action of the active account (one transaction), counted as `metric` when given.
@@ -183,7 +204,7 @@ impl Kidplan {
         metric: Option<Metric>,
         f: impl FnOnce(&rusqlite::Connection, &actions::Actor, &mut cache::Effects) -> error::Result<T>,
     ) -> Out<T> {
-        self.inner.act(metric, f).map_err(|e| e.public(op))
+        self.guard(Area::Actions, op, || self.inner.act(metric, f))
     }
 }
 
@@ -205,7 +226,7 @@ impl Kidplan {
     /// Asks the server to send a one-time code to an email address or phone number.
     pub async fn request_login_code(&self, contact: String) -> Out<()> {
         let client = self.inner.client.clone();
-        self.spawn("request_login_code", async move {
+        self.spawn(Area::Auth, "request_login_code", async move {
             auth::request_code(&client, &contact).await
         })
         .await
@@ -214,7 +235,7 @@ impl Kidplan {
     /// Logs in with the code; the account becomes the active one.
     pub async fn verify_login_code(&self, contact: String, code: String) -> Out<Account> {
         let inner = self.inner.clone();
-        self.spawn("verify_login_code", async move {
+        self.spawn(Area::Auth, "verify_login_code", async move {
             inner.login(&contact, &code).await
         })
         .await
@@ -224,7 +245,7 @@ impl Kidplan {
     /// removes the account's local data and secrets.
     pub async fn logout(&self) -> Out<()> {
         let inner = self.inner.clone();
-        self.spawn("logout", async move { inner.logout().await })
+        self.spawn(Area::Auth, "logout", async move { inner.logout().await })
             .await
     }
 
@@ -240,9 +261,9 @@ impl Kidplan {
 
     /// Makes another account of this device the active one.
     pub fn switch_account(&self, id: AccountId) -> Out<()> {
-        self.inner
-            .switch_account(id)
-            .map_err(|e| e.public("switch_account"))
+        self.guard(Area::Auth, "switch_account", || {
+            self.inner.switch_account(id)
+        })
     }
 
     // ----- sync -----
@@ -250,7 +271,8 @@ impl Kidplan {
     /// Pulls changes since the stored cursor, then sends the outbox.
     pub async fn sync(&self) -> Out<SyncReport> {
         let inner = self.inner.clone();
-        self.spawn("sync", async move { inner.sync().await }).await
+        self.spawn(Area::Sync, "sync", async move { inner.sync().await })
+            .await
     }
 
     /// Where syncing stands.
@@ -269,7 +291,7 @@ impl Kidplan {
     /// The local path of a photo, downloaded when not cached.
     pub async fn photo(&self, id: PhotoId, size: PhotoSize) -> Out<String> {
         let inner = self.inner.clone();
-        self.spawn("photo", async move {
+        self.spawn(Area::Files, "photo", async move {
             inner
                 .open_file(
                     EntityKind::Photo,
@@ -285,7 +307,7 @@ impl Kidplan {
     /// The local path of a document, downloaded when not cached.
     pub async fn document(&self, id: DocumentId) -> Out<String> {
         let inner = self.inner.clone();
-        self.spawn("document", async move {
+        self.spawn(Area::Files, "document", async move {
             inner
                 .open_file(
                     EntityKind::Document,
@@ -452,9 +474,9 @@ impl Kidplan {
     /// push's notification has, so it shows once) and reads them again when
     /// `Collection::Calendar`, `Holidays` or `Reminders` change.
     pub fn upcoming_reminders(&self) -> Out<Vec<UpcomingReminder>> {
-        self.inner
-            .upcoming_reminders()
-            .map_err(|e| e.public("upcoming_reminders"))
+        self.guard(Area::Reads, "upcoming_reminders", || {
+            self.inner.upcoming_reminders()
+        })
     }
 
     /// The queued actions with their status, oldest first.
@@ -546,7 +568,7 @@ impl Kidplan {
     /// is `InvalidInput { field: "code" }`.
     pub async fn confirm_contact(&self, code: String) -> Out<()> {
         let inner = self.inner.clone();
-        self.spawn("confirm_contact", async move {
+        self.spawn(Area::Auth, "confirm_contact", async move {
             inner.confirm_contact(&code).await
         })
         .await
@@ -616,7 +638,7 @@ impl Kidplan {
     /// next sync (not an error); a token the server refuses is `InvalidInput`.
     pub async fn set_push_token(&self, provider: PushProvider, token: String) -> Out<()> {
         let inner = self.inner.clone();
-        self.spawn("set_push_token", async move {
+        self.spawn(Area::Push, "set_push_token", async move {
             inner.set_push_token(provider, token).await
         })
         .await
@@ -628,10 +650,9 @@ impl Kidplan {
     /// guardian's preferences (urgent broadcasts always come through).
     pub async fn handle_push(&self, payload: String) -> Out<Option<LocalNotification>> {
         let inner = self.inner.clone();
-        self.spawn(
-            "handle_push",
-            async move { inner.handle_push(&payload).await },
-        )
+        self.spawn(Area::Push, "handle_push", async move {
+            inner.handle_push(&payload).await
+        })
         .await
     }
 
@@ -657,10 +678,9 @@ impl Kidplan {
     /// returns whether one was sent. The core also does this by itself, at random moments.
     pub async fn send_telemetry(&self) -> Out<bool> {
         let inner = self.inner.clone();
-        self.spawn(
-            "send_telemetry",
-            async move { inner.send_telemetry().await },
-        )
+        self.spawn(Area::Sync, "send_telemetry", async move {
+            inner.send_telemetry().await
+        })
         .await
     }
 
@@ -671,10 +691,9 @@ impl Kidplan {
     /// 0600; format in `docs/export-schema.json`). `dir` must exist.
     pub async fn export_my_data(&self, dir: String) -> Out<ExportSummary> {
         let inner = self.inner.clone();
-        self.spawn(
-            "export_my_data",
-            async move { inner.export_my_data(&dir).await },
-        )
+        self.spawn(Area::Privacy, "export_my_data", async move {
+            inner.export_my_data(&dir).await
+        })
         .await
     }
 
@@ -684,18 +703,18 @@ impl Kidplan {
     /// answered `StorageCorrupt`): deletes the database, its key and files, keeps the
     /// session. Unsent actions are lost.
     pub fn reset_local_cache(&self) -> Out<()> {
-        self.inner
-            .reset_local_cache()
-            .map_err(|e| e.public("reset_local_cache"))
+        self.guard(Area::Privacy, "reset_local_cache", || {
+            self.inner.reset_local_cache()
+        })
     }
 
     /// Removes every account's data and secrets from this device, and the telemetry counters
     /// (no server call; the accounts' push registrations are queued for deletion on the
     /// server, done by the next open or sync).
     pub fn wipe_local_data(&self) -> Out<()> {
-        self.inner
-            .wipe_local_data()
-            .map_err(|e| e.public("wipe_local_data"))
+        self.guard(Area::Privacy, "wipe_local_data", || {
+            self.inner.wipe_local_data()
+        })
     }
 }
 

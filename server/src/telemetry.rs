@@ -34,13 +34,13 @@ fn validate(r: &TelemetryReport, today: chrono::NaiveDate) -> AppResult<()> {
     let mut seen = HashSet::new();
     for c in &r.counters {
         if c.metric == Metric::Unknown
-            || c.bucket == Bucket::Unknown
+            || !c.metric.takes(c.bucket)
             || c.count > 1000
             || !seen.insert((c.metric, c.bucket))
         {
             return Err(AppError::invalid(
                 "counters",
-                "unknown, duplicate or too large counter",
+                "unknown, mismatched, duplicate or too large counter",
             ));
         }
     }

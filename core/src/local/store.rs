@@ -177,11 +177,11 @@ impl Store {
         &self.path
     }
 
-    /// The connection (one per account; reads and writes are short).
+    /// The connection (one per account; reads and writes are short). A panic while it was
+    /// held (caught at the facade) rolled its open transaction back as it unwound, so the
+    /// connection is sound and is used again.
     pub fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.conn
-            .lock()
-            .map_err(|_| Error::Bug("store lock poisoned"))
+        Ok(self.conn.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Runs `f` in one immediate transaction, committed only when `f` succeeds.

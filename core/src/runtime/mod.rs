@@ -15,14 +15,15 @@ mod session;
 use crate::accounts::{AccountCtx, AccountId, Registry};
 use crate::client::Client;
 use crate::config::{Config, Tuning};
-use crate::error::{Error, Result};
+use crate::error::{Error, KidplanError, Result};
 use crate::local::actions::Actor;
 use crate::local::cache::Effects;
 use crate::local::file_index;
 use crate::observers::Observers;
+use crate::push;
 use crate::secrets::SecretStore;
 use crate::sync::SyncStatus;
-use crate::{push, telemetry};
+use crate::telemetry::{self, Area};
 use kidplan_api::telemetry::Metric;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -45,9 +46,11 @@ pub(crate) struct Inner {
     pub(crate) telemetry: telemetry::Telemetry,
 }
 
-/// Locks `m`; a poisoned lock is a bug.
+/// Locks `m`. A lock poisoned by a panic (caught at the FFI edge and counted) is taken over:
+/// each guarded value is a map or a status changed by single inserts and removals, whole after
+/// any unwind, so one panicking call does not disable every later one.
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| Error::Bug("lock poisoned"))
+    Ok(m.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// Starts the core on `data_dir` (created if missing): the runtime, and the shared state on it.
@@ -141,6 +144,21 @@ impl Inner {
         drop(open);
         self.start_sender(ctx.clone());
         Ok(ctx)
+    }
+
+    /// Counts a failed facade call of `area` in the anonymous telemetry: a caught panic by
+    /// area, any other failure by its closed category (nothing for the parent's own mistakes).
+    /// Returns the public error of `e` for the call `op` (logged once there).
+    pub(crate) fn failed(&self, area: Area, op: &'static str, e: Error) -> KidplanError {
+        let metric = if e.is_panic() {
+            Some(area.panic_metric())
+        } else {
+            e.category()
+        };
+        if let Some(m) = metric {
+            self.telemetry.record(m);
+        }
+        e.public(op)
     }
 
     /// Runs a read on the active account's cache; without an account, the empty answer.
