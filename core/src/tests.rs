@@ -256,3 +256,126 @@ fn dropping_a_call_stops_its_work() {
         "the connection was not closed: {closed:?}"
     );
 }
+
+/// A secret store that panics on `get` while `panic` is set (a buggy platform vault).
+struct PanickingSecrets {
+    inner: Arc<MemorySecretStore>,
+    panic: std::sync::atomic::AtomicBool,
+}
+
+impl SecretStore for PanickingSecrets {
+    fn get(&self, key: String) -> Result<Option<String>, KidplanError> {
+        if self.panic.load(std::sync::atomic::Ordering::SeqCst) {
+            panic!("the vault broke");
+        }
+        self.inner.get(key)
+    }
+    fn set(&self, key: String, value: String) -> Result<(), KidplanError> {
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: String) -> Result<(), KidplanError> {
+        self.inner.delete(key)
+    }
+}
+
+/// The day's failure counters (`error_*`, `panic_*`) of `kp`'s next report, by metric name.
+fn counted(kp: &Kidplan) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(report) = kp.telemetry_preview() else {
+        return out;
+    };
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report json");
+    for c in report["counters"].as_array().expect("counters") {
+        let metric = c["metric"].as_str().expect("metric").to_owned();
+        if !metric.starts_with("error_") && !metric.starts_with("panic_") {
+            continue;
+        }
+        *out.entry(metric).or_default() += c["count"].as_u64().expect("count");
+    }
+    out
+}
+
+#[test]
+fn failures_are_counted_by_category_and_panics_by_area() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kp = open(&dir, &dead_url()).expect("open");
+    use futures::executor::block_on as block;
+
+    // Invalid input and a missing session are the caller's, not failures: nothing counted.
+    assert_eq!(
+        kp.switch_account(AccountId("0".repeat(32))).err(),
+        Some(KidplanError::NotFound)
+    );
+    assert_eq!(block(kp.sync()).err(), Some(KidplanError::SessionExpired));
+    assert_eq!(counted(&kp), Default::default());
+
+    // No server: counted once per failed call as `error_offline`.
+    for _ in 0..2 {
+        assert_eq!(
+            block(kp.request_login_code("kari@example.no".into())).err(),
+            Some(KidplanError::Offline)
+        );
+    }
+    assert_eq!(
+        counted(&kp),
+        [("error_offline".to_owned(), 2)].into_iter().collect()
+    );
+    drop(kp);
+
+    // A corrupt cache: `error_storage_corrupt`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let account = Account {
+        id: AccountId("ef".repeat(16)),
+        role: kidplan_api::auth::Role::Guardian,
+        person_id: "g1".into(),
+        kindergarten_id: "k1".into(),
+        kindergarten_name: "Solsikken".into(),
+    };
+    Registry {
+        accounts: vec![account.clone()],
+        active: Some(account.id.clone()),
+    }
+    .save(dir.path())
+    .expect("registry");
+    let db = store::db_path(dir.path(), account.id.as_str());
+    std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&db, vec![7u8; 8192]).expect("junk");
+    let secrets = Arc::new(PanickingSecrets {
+        inner: MemorySecretStore::new(),
+        panic: false.into(),
+    });
+    secrets
+        .set(secrets::keys::db_key(account.id.as_str()), store::new_key())
+        .expect("key");
+    let kp = Kidplan::open(
+        dir.path().to_str().expect("utf8").into(),
+        config(&dead_url()),
+        secrets.clone(),
+    )
+    .expect("open");
+    assert_eq!(kp.children().err(), Some(KidplanError::StorageCorrupt));
+    assert_eq!(counted(&kp)["error_storage_corrupt"], 1);
+
+    // A panic inside a call (here in the vault, while the account's lock is held) is caught,
+    // answered `Internal`, counted by area, and poisons nothing: the next call works.
+    kp.reset_local_cache().expect("reset");
+    drop(kp);
+    let kp = Kidplan::open(
+        dir.path().to_str().expect("utf8").into(),
+        config(&dead_url()),
+        secrets.clone(),
+    )
+    .expect("open");
+    secrets
+        .panic
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(kp.children().err(), Some(KidplanError::Internal));
+    assert_eq!(kp.children().err(), Some(KidplanError::Internal));
+    let counts = counted(&kp);
+    assert_eq!(counts.get("panic_reads"), Some(&2), "{counts:?}");
+    secrets
+        .panic
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(kp.children().expect("children after the panic"), vec![]);
+    assert_eq!(counted(&kp).get("panic_reads"), Some(&2));
+}
