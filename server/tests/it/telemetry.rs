@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 fn report(day: &str, count: u32) -> Value {
     json!({"v": 1, "day": day, "platform": "android", "nonce": new_id(), "padding": "    ",
-           "counters": [{"metric": "app_opened", "bucket": "count", "count": count}, {"metric": "sync_succeeded", "bucket": "under1_s", "count": 1}]})
+           "counters": [{"metric": "app_opened", "bucket": "count", "count": count}, {"metric": "sync_succeeded", "bucket": "under1_s", "count": 1},
+                        {"metric": "error_offline", "bucket": "count", "count": 2}]})
 }
 
 /// A report carrying a valid one-time token of the day.
@@ -56,6 +57,11 @@ async fn counters_are_published_from_20_reports_and_no_report_or_ip_is_kept() {
         .expect("counter");
     assert_eq!(opened["count"], 210);
     assert_eq!(opened["platform"], "android");
+    let offline = r.body["counters"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["metric"] == "error_offline").cloned())
+        .expect("an error category is counted");
+    assert_eq!(offline["count"], 40);
 
     let conn = Connection::open(h.server.db_path()).expect("open");
     // Requests around the reports are logged; the reports themselves leave no row (no IP,
@@ -119,6 +125,16 @@ async fn invalid_reports_are_rejected() {
     let mut big = report(&today, 1);
     big["counters"][0]["count"] = json!(1001);
     bad.push(big);
+    // An error category is only a count; a timed metric only a duration bucket.
+    for (metric, bucket) in [
+        ("error_offline", "under1_s"),
+        ("panic_sync", "over10_s"),
+        ("sync_succeeded", "count"),
+    ] {
+        let mut r = report(&today, 1);
+        r["counters"] = json!([{"metric": metric, "bucket": bucket, "count": 1}]);
+        bad.push(r);
+    }
     for b in bad {
         let r = h.post_anonymous("/v1/telemetry", b.clone()).await;
         assert_eq!(r.status, 400, "{b}: {r:?}");
