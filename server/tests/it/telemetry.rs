@@ -117,14 +117,14 @@ async fn invalid_reports_are_rejected() {
     ] {
         let mut r = report(&today, 1);
         r[k] = v;
-        bad.push(r);
+        bad.push((r, k));
     }
     let mut dup = report(&today, 1);
     dup["counters"] = json!([{"metric": "app_opened", "bucket": "count", "count": 1}, {"metric": "app_opened", "bucket": "count", "count": 1}]);
-    bad.push(dup);
+    bad.push((dup, "counters"));
     let mut big = report(&today, 1);
     big["counters"][0]["count"] = json!(1001);
-    bad.push(big);
+    bad.push((big, "counters"));
     // An error category is only a count; a timed metric only a duration bucket.
     for (metric, bucket) in [
         ("error_offline", "under1_s"),
@@ -133,12 +133,14 @@ async fn invalid_reports_are_rejected() {
     ] {
         let mut r = report(&today, 1);
         r["counters"] = json!([{"metric": metric, "bucket": bucket, "count": 1}]);
-        bad.push(r);
+        bad.push((r, "counters"));
     }
-    for b in bad {
+    // Each is refused for its own fault (the reports carry no token, refused after these).
+    for (b, field) in bad {
         let r = h.post_anonymous("/v1/telemetry", b.clone()).await;
         assert_eq!(r.status, 400, "{b}: {r:?}");
         assert_eq!(r.code(), "invalid_input");
+        assert_eq!(r.body["field"], field, "{b}: {r:?}");
     }
     let r = h
         .call(
