@@ -89,21 +89,28 @@ fn async_calls_work_from_any_executor_and_thread() {
     rt.block_on(async move { drop(kp) });
 }
 
-#[test]
-fn a_corrupt_database_is_storage_corrupt_until_reset() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Saves a registry in `dir` with one guardian account (id of `hex` repeated), the active one.
+fn registered(dir: &tempfile::TempDir, hex: &str) -> Account {
     let account = Account {
-        id: AccountId("ab".repeat(16)),
+        id: AccountId(hex.repeat(32 / hex.len())),
         role: kidplan_api::auth::Role::Guardian,
         person_id: "g1".into(),
         kindergarten_id: "k1".into(),
         kindergarten_name: "Solsikken".into(),
     };
-    let reg = Registry {
+    Registry {
         accounts: vec![account.clone()],
         active: Some(account.id.clone()),
-    };
-    reg.save(dir.path()).expect("registry");
+    }
+    .save(dir.path())
+    .expect("registry");
+    account
+}
+
+#[test]
+fn a_corrupt_database_is_storage_corrupt_until_reset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let account = registered(&dir, "ab");
     let db = store::db_path(dir.path(), account.id.as_str());
     std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
     std::fs::write(&db, vec![7u8; 8192]).expect("junk");
@@ -126,19 +133,7 @@ fn a_corrupt_database_is_storage_corrupt_until_reset() {
 
 /// An account whose database is open, with one child in its cache (no server needed).
 fn device_with_a_child(dir: &tempfile::TempDir) -> Arc<Kidplan> {
-    let account = Account {
-        id: AccountId("cd".repeat(16)),
-        role: kidplan_api::auth::Role::Guardian,
-        person_id: "g1".into(),
-        kindergarten_id: "k1".into(),
-        kindergarten_name: "Solsikken".into(),
-    };
-    Registry {
-        accounts: vec![account.clone()],
-        active: Some(account.id.clone()),
-    }
-    .save(dir.path())
-    .expect("registry");
+    registered(dir, "cd");
     let kp = Kidplan::open_with_tuning(
         dir.path().to_str().expect("utf8").into(),
         config(&dead_url()),
@@ -324,19 +319,7 @@ fn failures_are_counted_by_category_and_panics_by_area() {
 
     // A corrupt cache: `error_storage_corrupt`.
     let dir = tempfile::tempdir().expect("tempdir");
-    let account = Account {
-        id: AccountId("ef".repeat(16)),
-        role: kidplan_api::auth::Role::Guardian,
-        person_id: "g1".into(),
-        kindergarten_id: "k1".into(),
-        kindergarten_name: "Solsikken".into(),
-    };
-    Registry {
-        accounts: vec![account.clone()],
-        active: Some(account.id.clone()),
-    }
-    .save(dir.path())
-    .expect("registry");
+    let account = registered(&dir, "ef");
     let db = store::db_path(dir.path(), account.id.as_str());
     std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
     std::fs::write(&db, vec![7u8; 8192]).expect("junk");
