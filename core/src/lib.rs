@@ -479,6 +479,16 @@ impl Kidplan {
         })
     }
 
+    /// A local alarm the shell set for an upcoming reminder (at its `due_at`) went off for
+    /// `key`: the notification to post under that key, or `None` when there is nothing to show
+    /// (the reminder was turned off, the event is gone or over, every child is registered, or
+    /// a push or an earlier alarm already showed it). Marks it shown, so it shows once.
+    pub fn reminder_due(&self, key: String) -> Out<Option<LocalNotification>> {
+        self.guard(Area::Reads, "reminder_due", || {
+            self.inner.reminder_due(&key)
+        })
+    }
+
     /// The queued actions with their status, oldest first.
     pub fn outbox(&self) -> Out<Vec<OutboxItem>> {
         self.read("outbox", |c, _| outbox::list(c))

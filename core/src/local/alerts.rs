@@ -137,7 +137,8 @@ pub fn event(
             };
             Some(NotificationEvent::Calendar {
                 title: e.title,
-                day: e.starts_at.day(),
+                // The day a parent in Norway reads on the calendar, not the UTC day.
+                day: crate::local::reminders::oslo(e.starts_at).0,
             })
         }
         _ => None,
@@ -290,6 +291,44 @@ mod tests {
             )
         })
         .expect("prefs");
+    }
+
+    #[test]
+    fn a_new_event_is_announced_with_its_day_in_oslo() {
+        let (_d, s) = store();
+        seed(&s);
+        // 23:30 UTC on 30 November is 00:30 on 1 December in Oslo.
+        let at = Timestamp(
+            chrono::DateTime::parse_from_rfc3339("2026-11-30T23:30:00Z")
+                .expect("t")
+                .timestamp_millis(),
+        );
+        s.write(|tx| {
+            let e = CalendarEvent {
+                id: "e1".into(),
+                kindergarten_id: "k1".into(),
+                department_id: None,
+                title: "Lucia".into(),
+                description: None,
+                starts_at: at,
+                ends_at: at,
+                registration_deadline: None,
+            };
+            cache::upsert(tx, &Entity::CalendarEvent(e), "g1", &mut Effects::default())
+        })
+        .expect("event");
+        let c = s.conn().expect("conn");
+        let n = notification(
+            &c,
+            "g1",
+            "Solsikken",
+            Locale::Nb,
+            EntityKind::CalendarEvent,
+            "e1",
+        )
+        .expect("n")
+        .expect("some");
+        assert!(n.body.contains("01.12.2026"), "{}", n.body);
     }
 
     #[test]

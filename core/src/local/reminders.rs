@@ -40,8 +40,24 @@ pub struct UpcomingReminder {
     pub hour: u8,
     /// The minute it is due (0–59).
     pub minute: u8,
+    /// The same moment as an instant (`day` `hour:minute` in Europe/Oslo): the time to set an
+    /// alarm for.
+    pub due_at: Timestamp,
     /// What to show.
     pub notification: LocalNotification,
+}
+
+/// The kind and event of a reminder's `key`, or `None` for a key this core did not make.
+pub fn parse_key(key: &str) -> Option<(ReminderKind, EventId)> {
+    let rest = key.strip_prefix("reminder/")?;
+    let (kind, event_id) = rest.split_once('/')?;
+    let kind: ReminderKind = serde_json::from_value(serde_json::Value::from(kind)).ok()?;
+    let valid_id = !event_id.is_empty()
+        && event_id.len() <= 64
+        && event_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (kind != ReminderKind::Unknown && valid_id).then(|| (kind, EventId(event_id.to_owned())))
 }
 
 /// The key of a reminder.
@@ -86,6 +102,21 @@ pub fn oslo(t: Timestamp) -> (Day, i64) {
     let local = Timestamp(t.0.saturating_add(oslo_offset_min(t) * 60_000));
     let minute = local.0.rem_euclid(86_400_000) / 60_000;
     (local.day(), minute)
+}
+
+/// The instant of the Europe/Oslo wall-clock time `hour:minute` on `day` (in the hour skipped
+/// when summer time starts, an hour later).
+pub fn oslo_instant(day: Day, hour: u8, minute: u8) -> Timestamp {
+    let midnight = day.0.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let wall = midnight.timestamp_millis() + (i64::from(hour) * 60 + i64::from(minute)) * 60_000;
+    let first = oslo_offset_min(Timestamp(wall - 60 * 60_000));
+    let at = Timestamp(wall - first * 60_000);
+    let second = oslo_offset_min(at);
+    if second == first {
+        at
+    } else {
+        Timestamp(wall - second * 60_000)
+    }
 }
 
 /// When a reminder of `setting` for `day` is due: its day and (hour, minute).
@@ -197,6 +228,7 @@ fn reminder_for(
         day: due_day,
         hour,
         minute,
+        due_at: oslo_instant(due_day, hour, minute),
     }))
 }
 
@@ -257,6 +289,45 @@ mod tests {
                 .expect("time")
                 .timestamp_millis(),
         )
+    }
+
+    #[test]
+    fn a_reminder_is_due_at_its_oslo_wall_clock_time() {
+        let d = |m, d| Day::from_ymd(2026, m, d).expect("d");
+        assert_eq!(oslo_instant(d(1, 11), 18, 0), ts("2026-01-11T17:00:00Z"));
+        assert_eq!(oslo_instant(d(7, 1), 18, 0), ts("2026-07-01T16:00:00Z"));
+        assert_eq!(oslo_instant(d(3, 29), 1, 30), ts("2026-03-29T00:30:00Z"));
+        assert_eq!(oslo_instant(d(3, 29), 4, 0), ts("2026-03-29T02:00:00Z"));
+        assert_eq!(oslo_instant(d(10, 25), 18, 0), ts("2026-10-25T17:00:00Z"));
+        for t in [
+            "2026-01-11T17:00:00Z",
+            "2026-07-01T16:05:00Z",
+            "2026-10-24T22:59:00Z",
+        ] {
+            let (day, min) = oslo(ts(t));
+            assert_eq!(oslo_instant(day, (min / 60) as u8, (min % 60) as u8), ts(t));
+        }
+    }
+
+    #[test]
+    fn only_a_reminder_key_this_core_makes_is_read_back() {
+        let k = key(ReminderKind::HolidayDeadline, "ev-1");
+        assert_eq!(
+            parse_key(&k),
+            Some((ReminderKind::HolidayDeadline, EventId("ev-1".into())))
+        );
+        for bad in [
+            "",
+            "reminder/",
+            "reminder/calendar_event/",
+            "reminder/unknown/ev-1",
+            "reminder/dinner/ev-1",
+            "reminder/calendar_event/ev 1",
+            "thread/calendar_event/ev-1",
+            &format!("reminder/calendar_event/{}", "e".repeat(65)),
+        ] {
+            assert_eq!(parse_key(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::{Inner, lock};
 use crate::accounts::{AccountCtx, AccountId};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::local::alerts;
 use crate::local::apply::SyncReport;
 use crate::local::cache::{self, Effects};
@@ -20,6 +20,7 @@ use crate::sync::{self, SyncStatus};
 use crate::{files, push, sender, telemetry, tokens};
 use kidplan_api::Timestamp;
 use kidplan_api::push::PushProvider;
+use kidplan_api::reminders::ReminderKind;
 use kidplan_api::sync::EntityKind;
 use kidplan_api::telemetry::Metric;
 use std::sync::Arc;
@@ -289,20 +290,39 @@ impl Inner {
                     {
                         continue; // another account's event
                     }
-                    let now = Timestamp::now();
-                    // Shown once: built and marked shown in one transaction.
-                    return ctx.store.write(|tx| {
-                        let n =
-                            reminders::pushed(tx, me, self.config.locale, *kind, event_id, now)?;
-                        if let Some(n) = &n {
-                            reminders::mark_shown(tx, &n.key, now)?;
-                        }
-                        Ok(n)
-                    });
+                    return self.show_reminder(&ctx, *kind, event_id);
                 }
             }
         }
         Ok(None)
+    }
+
+    /// The notification of a reminder to show now, marked shown in the same transaction, or
+    /// `None` (turned off, over, nobody left to register, or shown already by a push or an
+    /// alarm): whichever comes first shows it.
+    fn show_reminder(
+        &self,
+        ctx: &AccountCtx,
+        kind: ReminderKind,
+        event_id: &str,
+    ) -> Result<Option<LocalNotification>> {
+        let now = Timestamp::now();
+        let me = &ctx.account.person_id;
+        ctx.store.write(|tx| {
+            let n = reminders::pushed(tx, me, self.config.locale, kind, event_id, now)?;
+            if let Some(n) = &n {
+                reminders::mark_shown(tx, &n.key, now)?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// A local alarm set from [`Inner::upcoming_reminders`] went off for `key`: the
+    /// notification to show, if the reminder still applies and was not shown yet.
+    pub(crate) fn reminder_due(self: &Arc<Self>, key: &str) -> Result<Option<LocalNotification>> {
+        let (kind, event_id) = reminders::parse_key(key).ok_or_else(|| Error::invalid("key"))?;
+        let ctx = self.require_ctx()?;
+        self.show_reminder(&ctx, kind, event_id.as_str())
     }
 
     /// The active account's reminders due in the coming days, not shown yet.

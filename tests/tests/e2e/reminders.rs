@@ -38,24 +38,29 @@ async fn settle(kp: &Kidplan) -> anyhow::Result<()> {
     anyhow::bail!("the outbox did not settle")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reminder_is_listed_offline_then_pushed_content_free_and_shown_once() -> anyhow::Result<()>
-{
-    let (device, server, kp) = Device::start(fast_tuning()).await?;
-    let _keep = &device;
-    kp.set_push_token(PushProvider::Fcm, "reminder-token-1".into())
-        .await?;
-    // Calendar reminders on the same day, from a minute ago: due at once for an event later
-    // today.
+/// An event three hours from now, and calendar reminders set to fall due a minute ago for it
+/// (the same day, or the day before when the event is after Oslo's midnight), synced to `kp`;
+/// push registered under `token`. The event's id and the words its reminder uses for its day.
+async fn event_tonight(
+    kp: &Kidplan,
+    server: &kidplan_server::RunningServer,
+    token: &str,
+) -> anyhow::Result<(String, &'static str)> {
+    if oslo(Timestamp::now()).1 < 2 {
+        // "A minute ago" would be yesterday's clock time: wait for the new day's third minute.
+        tokio::time::sleep(std::time::Duration::from_secs(150)).await;
+    }
+    kp.set_push_token(PushProvider::Fcm, token.into()).await?;
+    let starts = Timestamp::now().0 + 3 * 3_600_000;
+    let days_before = (oslo(Timestamp(starts)).0.0 - oslo(Timestamp::now()).0.0).num_days();
     kp.update_reminder_settings(vec![ReminderSetting {
         kind: ReminderKind::CalendarEvent,
         enabled: true,
         at: a_minute_ago(),
-        days_before: 0,
+        days_before: u8::try_from(days_before)?,
     }])?;
-    settle(&kp).await?;
-    let staff = RawSession::login(&server, kidplan_server::demo::STAFF_EMAIL).await?;
-    let starts = Timestamp::now().0 + 3 * 3_600_000;
+    settle(kp).await?;
+    let staff = RawSession::login(server, kidplan_server::demo::STAFF_EMAIL).await?;
     let event: serde_json::Value = staff
         .post(
             paths::STAFF_EVENTS,
@@ -71,6 +76,22 @@ async fn a_reminder_is_listed_offline_then_pushed_content_free_and_shown_once() 
         .await?;
     let event_id = event["id"].as_str().unwrap_or_default().to_owned();
     kp.sync().await?;
+    Ok((
+        event_id,
+        if days_before == 0 {
+            "i dag"
+        } else {
+            "i morgen"
+        },
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_is_listed_offline_then_pushed_content_free_and_shown_once() -> anyhow::Result<()>
+{
+    let (device, server, kp) = Device::start(fast_tuning()).await?;
+    let _keep = &device;
+    let (event_id, when) = event_tonight(&kp, &server, "reminder-token-1").await?;
 
     // Offline list: the reminder, keyed, with its text in nb, due today.
     let upcoming = kp.upcoming_reminders()?;
@@ -81,7 +102,10 @@ async fn a_reminder_is_listed_offline_then_pushed_content_free_and_shown_once() 
         .clone();
     assert_eq!(listed.key, format!("reminder/calendar_event/{event_id}"));
     assert_eq!(listed.day, oslo(Timestamp::now()).0);
-    assert_eq!(listed.notification.body, "Foreldremøte i kveld i dag.");
+    assert_eq!(
+        listed.notification.body,
+        format!("Foreldremøte i kveld {when}.")
+    );
 
     // The server's scheduler sends a content-free reminder push.
     assert!(server.run_reminders().await? >= 1);
@@ -116,6 +140,56 @@ async fn a_reminder_is_listed_offline_then_pushed_content_free_and_shown_once() 
     );
     // The scheduler does not send it again either.
     assert_eq!(server.run_reminders().await?, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_alarm_shows_it_once_and_the_push_then_shows_nothing() -> anyhow::Result<()> {
+    let (device, server, kp) = Device::start(fast_tuning()).await?;
+    let _keep = &device;
+    let (event_id, _) = event_tonight(&kp, &server, "reminder-token-2").await?;
+    let listed = kp
+        .upcoming_reminders()?
+        .into_iter()
+        .find(|r| r.event_id.as_str() == event_id)
+        .ok_or_else(|| anyhow::anyhow!("the event's reminder is not listed"))?;
+    // The alarm's instant is the listed Oslo wall-clock time: a minute ago, to the minute.
+    assert_eq!(
+        oslo(listed.due_at),
+        (
+            listed.day,
+            i64::from(listed.hour) * 60 + i64::from(listed.minute)
+        )
+    );
+    let ago = Timestamp::now().0 - listed.due_at.0;
+    assert!((0..=120_000).contains(&ago), "due {ago} ms ago");
+
+    // The shell's alarm goes off: the notification once, then nothing.
+    assert_eq!(
+        kp.reminder_due(listed.key.clone())?,
+        Some(listed.notification.clone())
+    );
+    assert_eq!(kp.reminder_due(listed.key.clone())?, None, "shown twice");
+    // The server's push of the same reminder shows nothing either.
+    assert!(server.run_reminders().await? >= 1);
+    server.deliver_queue().await;
+    let push = payloads(&server, "reminder-token-2")
+        .into_iter()
+        .find(|p| p.contains("\"reminder\"") && p.contains(&format!("calendar_event/{event_id}")))
+        .ok_or_else(|| anyhow::anyhow!("no reminder push"))?;
+    assert_eq!(
+        kp.handle_push(push).await?,
+        None,
+        "shown by the alarm and the push"
+    );
+    // A key the core did not make is refused.
+    for bad in ["", "reminder/calendar_event/../x", "thread/t1"] {
+        assert_eq!(
+            kp.reminder_due(bad.into()).err(),
+            Some(kidplan_core::KidplanError::invalid("key")),
+            "{bad}"
+        );
+    }
     Ok(())
 }
 
