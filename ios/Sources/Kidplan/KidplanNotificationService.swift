@@ -40,6 +40,10 @@ open class KidplanNotificationService: UNNotificationServiceExtension {
                 content.categoryIdentifier = "kidplan.\(n.category)"
                 content.threadIdentifier = n.threadId ?? n.childId ?? "kidplan"
                 if n.category == .urgent, #available(iOS 15.0, *) { content.interruptionLevel = .timeSensitive }
+                if n.key.hasPrefix(KidplanReminders.prefix) {
+                    // Shown from the push: the local notification scheduled for it goes.
+                    UNUserNotificationCenter.current().removePendingNotificationRequests(withIdentifiers: [n.key])
+                }
             }
             // With nothing to show (not ours, switched off, sync failed) the push's own generic
             // alert text stays: it never carries personal data.

@@ -3,6 +3,10 @@ package no.kidplan
 import android.content.Context
 import android.os.Build
 import java.io.File
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import java.util.Locale as JavaLocale
 import no.kidplan.core.Config
 import no.kidplan.core.api.Locale
@@ -17,6 +21,7 @@ object KidplanAndroid {
     @Volatile private var session: KidplanSession? = null
     @Volatile private var config: Config? = null
     @Volatile private var vault: KeystoreSecretVault? = null
+    @Volatile private var reminders: CoroutineScope? = null
 
     /**
      * Directory for the core's databases and file cache: app-private and inside
@@ -47,7 +52,8 @@ object KidplanAndroid {
 
     /**
      * The process-wide session, opened on first use with a Keystore-backed secret store; the
-     * notification channels are created (or renamed for the current language) at the same time.
+     * notification channels are created (or renamed for the current language) at the same time,
+     * and reminder alarms follow the core's upcoming reminders from then on ([KidplanReminders]).
      */
     fun session(context: Context): KidplanSession =
         session ?: synchronized(this) {
@@ -57,7 +63,11 @@ object KidplanAndroid {
                 NotificationChannels.create(app)
                 val secrets = KeystoreSecretVault(app).also { vault = it }
                 KidplanSession.open(dataDir(app).path, cfg, secrets.asSecretStore())
-                    .also { session = it }
+                    .also { opened ->
+                        session = opened
+                        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default).also { reminders = it }
+                        KidplanReminders.watch(app, opened, scope)
+                    }
             }
         }
 
@@ -69,6 +79,8 @@ object KidplanAndroid {
 
     /** Closes the process-wide session, if open (an app that wipes itself, or a test). */
     fun close() = synchronized(this) {
+        reminders?.cancel()
+        reminders = null
         session?.close()
         session = null
         vault = null

@@ -64,17 +64,26 @@ class Staff(private val server: ServerProcess, contact: String = Demo.STAFF_EMAI
         out
     }
 
+    /** Adds an event for the whole kindergarten at [startsAtMs], one hour long; returns its id. */
+    fun createEvent(title: String, startsAtMs: Long): String = post(
+        "/v1/staff/events",
+        JSONObject(mapOf("title" to title, "starts_at" to startsAtMs, "ends_at" to startsAtMs + 3_600_000)),
+    ).getString("id")
+
     /** Posts a message from staff in [threadId]; returns the new message's id. */
-    fun postMessage(threadId: String, body: String): String {
-        val request = HttpRequest.newBuilder(URI.create("${server.baseUrl}/v1/staff/threads/$threadId/messages"))
+    fun postMessage(threadId: String, body: String): String =
+        post("/v1/staff/threads/$threadId/messages", JSONObject(mapOf("body" to body))).getString("id")
+
+    private fun post(path: String, body: JSONObject): JSONObject {
+        val request = HttpRequest.newBuilder(URI.create("${server.baseUrl}$path"))
             .header("Authorization", "Bearer $token")
             .header("Content-Type", "application/json")
             .header("Idempotency-Key", UUID.randomUUID().toString())
-            .POST(HttpRequest.BodyPublishers.ofString(JSONObject(mapOf("body" to body)).toString()))
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
             .build()
         val response = http.send(request, HttpResponse.BodyHandlers.ofString())
-        check(response.statusCode() == 200) { "staff message: HTTP ${response.statusCode()}" }
-        return JSONObject(response.body()).getString("id")
+        check(response.statusCode() == 200) { "staff $path: HTTP ${response.statusCode()}" }
+        return JSONObject(response.body())
     }
 }
 
