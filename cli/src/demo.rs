@@ -620,25 +620,32 @@ impl Demo {
 
     // ----- 5 -----
     async fn reminder(&mut self) -> Result<Outcome> {
-        // Reminders of calendar events on the day itself, from now (the default is the day
-        // before at 18:00).
+        // Reminders of calendar events due a minute ago for an event three hours from now: on
+        // the day itself, or the day before when the event is past Oslo's midnight (the
+        // default is the day before at 18:00).
+        use kidplan_core::local::reminders::oslo;
         let now = kidplan_api::Timestamp::now();
-        let (_, minute) =
-            kidplan_core::local::reminders::oslo(kidplan_api::Timestamp(now.0 - 60_000));
+        let starts = kidplan_api::Timestamp(now.0 + 3 * 3_600_000);
+        let (today, minute) = oslo(kidplan_api::Timestamp(now.0 - 60_000));
+        let days_before = u8::try_from((oslo(starts).0.0 - today.0).num_days())?;
         let at = format!("{:02}:{:02}", minute / 60, minute % 60);
         self.kp.update_reminder_settings(vec![ReminderSetting {
             kind: ReminderKind::CalendarEvent,
             enabled: true,
             at: at.clone(),
-            days_before: 0,
+            days_before,
         }])?;
         self.kp.sync().await?;
         output::ok(format!(
-            "Calendar reminders: on the day itself, from {at} (Europe/Oslo)"
+            "Calendar reminders: {}, from {at} (Europe/Oslo)",
+            if days_before == 0 {
+                "on the day itself"
+            } else {
+                "the day before"
+            }
         ));
         self.staff().await?;
         let staff = self.staff.as_ref().context("staff")?;
-        let starts = kidplan_api::Timestamp(now.0 + 3 * 3_600_000);
         let event = staff
             .create_event(
                 "Foreldremøte i kveld",
