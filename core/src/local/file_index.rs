@@ -204,3 +204,83 @@ pub fn evict(store: &Store, dir: &Path, cap: u64, keep: &str) -> Result<()> {
     unlink(dir, &doomed);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::cache;
+    use kidplan_api::model::Photo;
+    use kidplan_api::sync::Entity;
+
+    /// Caches photo `id` (a cached photo row and `bytes` bytes on disk), used at `used`.
+    fn cached(store: &Store, dir: &Path, id: &str, bytes: usize, used: i64) -> CachedFile {
+        store
+            .write(|tx| {
+                let p: Photo = serde_json::from_value(serde_json::json!({
+                    "id": id, "child_ids": [], "caption": null, "taken_at": 1, "size_bytes": bytes
+                }))
+                .map_err(Error::from)?;
+                cache::upsert(tx, &Entity::Photo(p), "g1", &mut Effects::default())
+            })
+            .expect("photo");
+        let f = CachedFile::of(EntityKind::Photo, id, Some(PhotoSize::Full)).expect("file");
+        let tmp = dir.join(format!("{id}.part"));
+        std::fs::write(&tmp, vec![7u8; bytes]).expect("tmp");
+        store_download(store, dir, &f, EntityKind::Photo, &tmp, bytes as u64).expect("stored");
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE files SET last_used = ?2 WHERE key = ?1",
+                    params![f.key, used],
+                )?;
+                Ok(())
+            })
+            .expect("used");
+        f
+    }
+
+    #[test]
+    fn the_least_recently_used_files_go_beyond_the_cap_never_the_one_in_hand() {
+        let (d, store) = crate::local::store::temp_store();
+        let dir = d.path().join("files");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let old = cached(&store, &dir, "p-old", 400, 1);
+        let mid = cached(&store, &dir, "p-mid", 400, 2);
+        let new = cached(&store, &dir, "p-new", 400, 3);
+
+        // 1,200 bytes under a 1,000-byte cap: the oldest goes, file and row.
+        evict(&store, &dir, 1_000, &new.key).expect("evict");
+        assert!(!old.path(&dir).exists());
+        assert!(mid.path(&dir).exists() && new.path(&dir).exists());
+        assert!(!hit(&store, &dir, &old).expect("hit"));
+
+        // A use makes `mid` the newest; then `new` goes first.
+        assert!(hit(&store, &dir, &mid).expect("hit"));
+        evict(&store, &dir, 500, &mid.key).expect("evict");
+        assert!(mid.path(&dir).exists());
+        assert!(!new.path(&dir).exists());
+
+        // The file in hand stays even when it alone is over the cap.
+        evict(&store, &dir, 10, &mid.key).expect("evict");
+        assert!(mid.path(&dir).exists());
+    }
+
+    #[test]
+    fn a_download_whose_photo_was_deleted_meanwhile_is_dropped() {
+        let (d, store) = crate::local::store::temp_store();
+        let dir = d.path().join("files");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let f = CachedFile::of(EntityKind::Photo, "p-gone", Some(PhotoSize::Thumb)).expect("f");
+        let tmp = dir.join("gone.part");
+        std::fs::write(&tmp, b"jpeg").expect("tmp");
+        assert!(matches!(
+            store_download(&store, &dir, &f, EntityKind::Photo, &tmp, 4),
+            Err(Error::NotFound)
+        ));
+        assert!(!tmp.exists() && !f.path(&dir).exists());
+        // Files the index does not know (left by a crash) are swept.
+        std::fs::write(dir.join("0123456789abcdef0123456789abcdef"), b"x").expect("stray");
+        sweep(&store, &dir).expect("sweep");
+        assert_eq!(std::fs::read_dir(&dir).expect("ls").count(), 0);
+    }
+}
