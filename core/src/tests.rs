@@ -107,23 +107,31 @@ fn registered(dir: &tempfile::TempDir, hex: &str) -> Account {
     account
 }
 
-#[test]
-fn a_corrupt_database_is_storage_corrupt_until_reset() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let account = registered(&dir, "ab");
+/// Writes junk where `account`'s database belongs, its key into `secrets`, and opens the core.
+fn with_corrupt_cache(
+    dir: &tempfile::TempDir,
+    account: &Account,
+    secrets: Arc<dyn SecretStore>,
+) -> Arc<Kidplan> {
     let db = store::db_path(dir.path(), account.id.as_str());
     std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
     std::fs::write(&db, vec![7u8; 8192]).expect("junk");
-    let secrets = MemorySecretStore::new();
     secrets
         .set(secrets::keys::db_key(account.id.as_str()), store::new_key())
         .expect("key");
-    let kp = Kidplan::open(
+    Kidplan::open(
         dir.path().to_str().expect("utf8").into(),
         config(&dead_url()),
         secrets,
     )
-    .expect("open");
+    .expect("open")
+}
+
+#[test]
+fn a_corrupt_database_is_storage_corrupt_until_reset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let account = registered(&dir, "ab");
+    let kp = with_corrupt_cache(&dir, &account, MemorySecretStore::new());
     assert_eq!(kp.active_account(), Some(account));
     assert_eq!(kp.children().err(), Some(KidplanError::StorageCorrupt));
     kp.reset_local_cache().expect("reset");
@@ -320,22 +328,11 @@ fn failures_are_counted_by_category_and_panics_by_area() {
     // A corrupt cache: `error_storage_corrupt`.
     let dir = tempfile::tempdir().expect("tempdir");
     let account = registered(&dir, "ef");
-    let db = store::db_path(dir.path(), account.id.as_str());
-    std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&db, vec![7u8; 8192]).expect("junk");
     let secrets = Arc::new(PanickingSecrets {
         inner: MemorySecretStore::new(),
         panic: false.into(),
     });
-    secrets
-        .set(secrets::keys::db_key(account.id.as_str()), store::new_key())
-        .expect("key");
-    let kp = Kidplan::open(
-        dir.path().to_str().expect("utf8").into(),
-        config(&dead_url()),
-        secrets.clone(),
-    )
-    .expect("open");
+    let kp = with_corrupt_cache(&dir, &account, secrets.clone());
     assert_eq!(kp.children().err(), Some(KidplanError::StorageCorrupt));
     assert_eq!(counted(&kp)["error_storage_corrupt"], 1);
 
