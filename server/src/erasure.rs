@@ -1,7 +1,8 @@
 //! Erasing a person on the kindergarten's instruction (`POST /v1/staff/erasures`).
 //!
 //! Everything about the person is deleted (no soft delete), every deleted entity gets a
-//! tombstone in the feed (so devices drop it on their next sync), usage data that stays
+//! tombstone for each guardian who saw it (so their devices drop it on their next sync; no one
+//! else hears of it, see [`crate::feed`]), usage data that stays
 //! (access log, authorship of other people's records) loses the person, files are removed
 //! from disk, and the WAL is checkpointed and truncated so no copy survives there;
 //! `secure_delete` zeroes the freed space in the database file.
@@ -273,7 +274,6 @@ impl<'a> Eraser<'a> {
         self.delete("DELETE FROM push_registrations WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM idempotency WHERE guardian_id = ?1", id)?;
         self.delete("DELETE FROM telemetry_issued WHERE guardian_id = ?1", id)?;
-        self.delete("DELETE FROM hidden WHERE guardian_id = ?1", id)?;
         self.forget_login(id, &contacts)?;
         self.purge(
             EntityKind::GuardianChild,
@@ -281,7 +281,9 @@ impl<'a> Eraser<'a> {
             "guardian_id = ?1",
             id,
         )?;
-        self.purge(EntityKind::Guardian, "guardians", "id = ?1", id)
+        self.purge(EntityKind::Guardian, "guardians", "id = ?1", id)?;
+        // Last: the purges above gave the guardian tombstones of their own entities too.
+        self.delete("DELETE FROM hidden WHERE guardian_id = ?1", id)
     }
 
     fn staff(&mut self, id: &str) -> AppResult<()> {
@@ -409,6 +411,27 @@ pub(crate) fn person_kindergartens(conn: &Connection, person: &Person) -> AppRes
     entities::strings(conn, sql, id)
 }
 
+/// Runs `f` and then gives each of `watchers` a tombstone of their own for every entity their
+/// feed showed before and no longer shows.
+fn watched(
+    conn: &Connection,
+    watchers: &[String],
+    f: impl FnOnce() -> AppResult<()>,
+) -> AppResult<()> {
+    let mut before = Vec::with_capacity(watchers.len());
+    for g in watchers {
+        before.push(feed::seen(conn, g)?);
+    }
+    f()?;
+    for (g, was) in watchers.iter().zip(before) {
+        let now = feed::seen(conn, g)?;
+        for (kind, id) in was.difference(&now) {
+            feed::hide_kind(conn, g, kind, id)?;
+        }
+    }
+    Ok(())
+}
+
 /// Erases a person in one transaction; returns the report and the files to delete.
 pub fn erase(
     conn: &Connection,
@@ -422,31 +445,30 @@ pub fn erase(
         return Err(AppError::not_found());
     }
     // The guardians who keep their account but lose sight of something with the person (a
-    // child's department, its events, a co-guardian): each gets a tombstone of their own.
+    // child's department, its events, the child itself; a co-guardian and their links): the
+    // feed's tombstones of deleted entities reach only those who see them when they go, and
+    // these guardians stop seeing some of them on the way, so each gets a tombstone of their
+    // own for everything they saw before and no longer see.
     let watchers = match person {
         Person::Child(id) => entities::strings(
             conn,
             "SELECT guardian_id FROM guardian_children WHERE child_id = ?1",
             id.as_str(),
         )?,
-        _ => Vec::new(),
+        Person::Guardian(id) => entities::strings(
+            conn,
+            "SELECT DISTINCT b.guardian_id FROM guardian_children a JOIN guardian_children b
+             ON b.child_id = a.child_id WHERE a.guardian_id = ?1 AND b.guardian_id <> ?1",
+            id.as_str(),
+        )?,
+        Person::Staff(_) => Vec::new(),
     };
-    let mut before = Vec::with_capacity(watchers.len());
-    for g in &watchers {
-        before.push(feed::seen(conn, g)?);
-    }
     let mut e = Eraser::new(conn);
-    match person {
-        Person::Child(id) => e.child(id.as_str())?,
-        Person::Guardian(id) => e.guardian(id.as_str())?,
-        Person::Staff(id) => e.staff(id.as_str())?,
-    }
-    for (g, was) in watchers.iter().zip(before) {
-        let now = feed::seen(conn, g)?;
-        for (kind, id) in was.difference(&now) {
-            feed::hide_kind(conn, g, kind, id)?;
-        }
-    }
+    watched(conn, &watchers, || match person {
+        Person::Child(id) => e.child(id.as_str()),
+        Person::Guardian(id) => e.guardian(id.as_str()),
+        Person::Staff(id) => e.staff(id.as_str()),
+    })?;
     Ok(e.finish())
 }
 
@@ -456,8 +478,17 @@ pub fn erase_kindergarten(
     conn: &Connection,
     kindergarten_id: &str,
 ) -> AppResult<(ErasureReport, Vec<String>)> {
+    // Guardians who keep a child in another kindergarten keep their account: they get the
+    // tombstones of what they no longer see.
+    let watchers = entities::strings(
+        conn,
+        "SELECT DISTINCT gc.guardian_id FROM guardian_children gc JOIN children c ON c.id = gc.child_id
+         WHERE c.kindergarten_id = ?1 AND gc.guardian_id IN (SELECT g.guardian_id FROM guardian_children g
+           JOIN children o ON o.id = g.child_id WHERE o.kindergarten_id <> ?1)",
+        kindergarten_id,
+    )?;
     let mut e = Eraser::new(conn);
-    e.kindergarten(kindergarten_id)?;
+    watched(conn, &watchers, || e.kindergarten(kindergarten_id))?;
     Ok(e.finish())
 }
 

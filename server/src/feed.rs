@@ -1,10 +1,13 @@
 //! The sync change feed.
 //!
 //! The `changes` table holds one row per entity with its latest sequence number: writing an
-//! entity re-stamps its row with the next number from a counter, deleting it turns the row into
-//! a tombstone (no data, visible to everyone: it carries nothing but a random id); an entity
-//! that still exists but that one guardian may no longer see gets a tombstone in `hidden` for
-//! that guardian alone ([`hide`], decided by [`crate::consent`]). Each row
+//! entity re-stamps its row with the next number from a counter. Every tombstone is per
+//! guardian, in `hidden`: deleting an entity gives one to each guardian whose feed shows it at
+//! that moment ([`remove`]: only they may hold it), and turns its `changes` row into a marker
+//! without scope that no feed shows (so another family or kindergarten learns nothing of how
+//! many entities went, or when); an entity that still exists but that one guardian may no
+//! longer see gets the same tombstone for that guardian alone ([`hide`], decided by
+//! [`crate::consent`], and by [`crate::erasure`] for what an erasure takes out of sight). Each row
 //! also holds the ids that decide who sees it; the entity itself is read from its table for the
 //! viewer when the page is built. Paging from cursor 0 therefore always yields the current
 //! state, a snapshot.
@@ -152,7 +155,9 @@ pub fn touch(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
     }
 }
 
-/// Records that an entity was deleted: a tombstone without data.
+/// Records that an entity was deleted (call before deleting its row and the links that let
+/// guardians see it): a tombstone without data for each guardian who sees it now, nothing for
+/// anyone else.
 pub fn remove(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
     remove_kind(conn, kind.as_str(), id)
 }
@@ -160,7 +165,75 @@ pub fn remove(conn: &Connection, kind: EntityKind, id: &str) -> AppResult<()> {
 /// Records that an entity of a kind named by its wire name was deleted (kinds that are not
 /// variants of [`EntityKind`], such as [`REMINDER_SETTINGS_KIND`]).
 pub fn remove_kind(conn: &Connection, kind: &str, id: &str) -> AppResult<()> {
+    for g in viewers(conn, kind, id)? {
+        hide_kind(conn, &g, kind, id)?;
+    }
     stamp(conn, kind, id, ChangeOp::Delete, &Scope::default()).map(|_| ())
+}
+
+/// Guardians who might see an entity by the scope of its `changes` row: the child's guardians,
+/// the guardian (and for a guardian entity their co-guardians), the guardians of children of
+/// the kindergarten, the guardians of children tagged on a photo. ?1 kind, ?2 id.
+const CANDIDATES: &str = "
+    SELECT gc.guardian_id FROM changes ch JOIN guardian_children gc ON gc.child_id = ch.child_id
+     WHERE ch.entity = ?1 AND ch.entity_id = ?2
+    UNION SELECT ch.guardian_id FROM changes ch
+     WHERE ch.entity = ?1 AND ch.entity_id = ?2 AND ch.guardian_id IS NOT NULL
+    UNION SELECT b.guardian_id FROM changes ch JOIN guardian_children a ON a.guardian_id = ch.guardian_id
+      JOIN guardian_children b ON b.child_id = a.child_id
+     WHERE ch.entity = ?1 AND ch.entity_id = ?2 AND ch.entity = 'guardian'
+    UNION SELECT gc.guardian_id FROM changes ch JOIN children c ON c.kindergarten_id = ch.kindergarten_id
+      JOIN guardian_children gc ON gc.child_id = c.id
+     WHERE ch.entity = ?1 AND ch.entity_id = ?2
+    UNION SELECT gc.guardian_id FROM photo_children pc JOIN guardian_children gc ON gc.child_id = pc.child_id
+     WHERE ?1 = 'photo' AND pc.photo_id = ?2";
+
+/// The guardians whose feed shows an entity now (as [`page`] decides: a visible row that renders
+/// for them); they, and only they, may hold it on a device.
+fn viewers(conn: &Connection, kind: &str, id: &str) -> AppResult<Vec<String>> {
+    let candidates: Vec<String> = {
+        let mut stmt = conn.prepare_cached(CANDIDATES)?;
+        let rows = stmt.query_map(params![kind, id], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut out = Vec::new();
+    for g in candidates {
+        let view = GuardianView::load(conn, &g)?;
+        if shows(conn, &view, kind, id)? {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// True when the guardian's feed shows the entity now.
+fn shows(conn: &Connection, view: &GuardianView, kind: &str, id: &str) -> AppResult<bool> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM changes WHERE entity = ?6 AND entity_id = ?7 AND op = 'upsert' AND {})",
+        visible_sql()
+    );
+    let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    let visible: bool = conn.prepare_cached(&sql)?.query_row(
+        params![
+            view.id,
+            arr(&view.children),
+            arr(&view.coguardians),
+            arr(&view.kindergartens),
+            arr(&view.departments),
+            kind,
+            id
+        ],
+        |r| r.get(0),
+    )?;
+    if !visible {
+        return Ok(false);
+    }
+    let data = if kind == REMINDER_SETTINGS_KIND {
+        crate::reminders::render(conn, id, view)?
+    } else {
+        entities::render(conn, entity_kind(kind), id, Some(view))?
+    };
+    Ok(data.is_some())
 }
 
 /// Records that a guardian's own entity of a kind named by its wire name changed (seen by that
@@ -226,8 +299,8 @@ pub fn remove_all(
 
 /// Rows a guardian may see: ?1 guardian id, ?2 children, ?3 co-guardians, ?4 kindergartens,
 /// ?5 departments (JSON arrays).
-const VISIBLE: &str = "(op = 'delete'
-    OR (child_id IS NOT NULL AND child_id IN (SELECT value FROM json_each(?2)))
+/// Tombstones (`op = 'delete'`) are never visible here: they reach guardians through `hidden`.
+const VISIBLE: &str = "((child_id IS NOT NULL AND child_id IN (SELECT value FROM json_each(?2)))
     OR (child_id IS NULL AND guardian_id IS NOT NULL AND (
           (entity = 'guardian' AND guardian_id IN (SELECT value FROM json_each(?3)))
        OR (entity <> 'guardian' AND guardian_id = ?1)))
@@ -237,12 +310,17 @@ const VISIBLE: &str = "(op = 'delete'
         WHERE pc.photo_id = changes.entity_id AND pc.child_id IN (SELECT value FROM json_each(?2)))
         AND NOT __PHOTO_BLOCKED__))";
 
-/// The feed's query: visible rows of `changes` and the guardian's own tombstones (`hidden`).
-fn page_sql() -> String {
-    let visible = VISIBLE.replace(
+/// [`VISIBLE`] with the photo rule of [`crate::consent`] filled in.
+fn visible_sql() -> String {
+    VISIBLE.replace(
         "__PHOTO_BLOCKED__",
         &crate::consent::photo_blocked_sql("changes.entity_id", "?2"),
-    );
+    )
+}
+
+/// The feed's query: visible rows of `changes` and the guardian's own tombstones (`hidden`).
+fn page_sql() -> String {
+    let visible = visible_sql();
     format!(
         "SELECT seq, entity, entity_id, op FROM changes WHERE seq > ?6 AND {visible}
          UNION ALL SELECT seq, entity, entity_id, 'delete' FROM hidden WHERE guardian_id = ?1 AND seq > ?6

@@ -256,8 +256,10 @@ async fn erasing_the_canary_leaves_no_trace() {
         assert!(
             !tables
                 .lines()
-                .any(|l| l.contains(id) && !l.starts_with("changes:")),
-            "{id} outside tombstones"
+                .any(|l| l.contains(id)
+                    && !l.starts_with("changes:")
+                    && !l.starts_with("hidden:")),
+            "{id} outside tombstones (the feed's markers and the tombstones of those who saw it)"
         );
     }
     // Usage data is kept but anonymised.
@@ -293,4 +295,94 @@ async fn erasing_the_canary_leaves_no_trace() {
         assert!(!contains(&db_bytes, c), "{c} in the database after stop");
     }
     drop(dir);
+}
+
+/// The ids of the entities a feed deleted.
+fn deleted(changes: &[kidplan_api::sync::Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.op == kidplan_api::sync::ChangeOp::Delete)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// Tombstones reach exactly the guardians who saw the entity: erasing the canary child and the
+/// canary guardian (Emma's co-parent) tells Kari (Emma's mother, who saw the canary guardian,
+/// their thread about Emma and their link to Emma) and nobody else; erasing a staff member of
+/// Solsikken tells Solsikken's families and not Furulunden's. Paging by one gives the same
+/// tombstones as one big page.
+#[tokio::test]
+async fn tombstones_reach_only_the_guardians_who_saw_the_entity() {
+    let h = start().await;
+    let staff = h.staff().await;
+    let kari = h.guardian().await;
+    let per = h.other_guardian().await;
+    let furulunden = h
+        .login(demo::TWO_KINDERGARTEN_GUARDIAN_PHONE)
+        .await
+        .access_token;
+    let (kari_feed, kari_at) = h.sync_from(&kari, 0, 1000).await;
+    let (_, per_at) = h.sync_from(&per, 0, 1000).await;
+    let (_, furu_at) = h.sync_from(&furulunden, 0, 1000).await;
+    let kari_saw: Vec<&str> = kari_feed.iter().map(|c| c.id.as_str()).collect();
+    for id in [demo::CANARY_GUARDIAN_ID, demo::CANARY_THREAD_ID] {
+        assert!(kari_saw.contains(&id), "Kari sees {id} before");
+    }
+    assert!(!kari_saw.contains(&demo::CANARY_CHILD_ID));
+
+    for person in [
+        json!({"kind": "child", "id": demo::CANARY_CHILD_ID}),
+        json!({"kind": "guardian", "id": demo::CANARY_GUARDIAN_ID}),
+    ] {
+        assert_eq!(h.erase(&staff, person).await.status, 200);
+    }
+    let (kari_after, kari_at2) = h.sync_from(&kari, kari_at, 1000).await;
+    let kari_gone = deleted(&kari_after);
+    for id in [demo::CANARY_GUARDIAN_ID, demo::CANARY_THREAD_ID] {
+        assert!(kari_gone.iter().any(|g| g == id), "Kari is told {id} went");
+    }
+    let unseen: Vec<&String> = kari_gone
+        .iter()
+        .filter(|g| !kari_saw.contains(&g.as_str()))
+        .collect();
+    assert!(
+        unseen.is_empty(),
+        "Kari is told of {} entities she never saw, first {:?}",
+        unseen.len(),
+        unseen.first()
+    );
+    let (paged, paged_at) = h.sync_from(&kari, kari_at, 1).await;
+    assert_eq!(deleted(&paged), kari_gone, "paging by one");
+    assert_eq!(paged_at, kari_at2);
+    let (per_after, per_at2) = h.sync_from(&per, per_at, 1000).await;
+    assert_eq!(deleted(&per_after), Vec::<String>::new(), "another family");
+    let (furu_after, furu_at2) = h.sync_from(&furulunden, furu_at, 1000).await;
+    assert_eq!(
+        deleted(&furu_after),
+        Vec::<String>::new(),
+        "another kindergarten"
+    );
+
+    // A staff member of Solsikken: both of its families saw them, Furulunden did not.
+    let conn = Connection::open(h.server.db_path()).expect("open");
+    let other_staff: String = conn
+        .query_row(
+            "SELECT id FROM staff WHERE kindergarten_id = ?1 AND id <> ?2 ORDER BY id LIMIT 1",
+            [demo::KINDERGARTEN_ID, demo::STAFF_ID],
+            |r| r.get(0),
+        )
+        .expect("another staff member");
+    drop(conn);
+    assert_eq!(
+        h.erase(&staff, json!({"kind": "staff", "id": other_staff}))
+            .await
+            .status,
+        200
+    );
+    for (who, token, at) in [("Kari", &kari, kari_at2), ("Per", &per, per_at2)] {
+        let (after, _) = h.sync_from(token, at, 1000).await;
+        assert_eq!(deleted(&after), vec![other_staff.clone()], "{who}");
+    }
+    let (furu_after, _) = h.sync_from(&furulunden, furu_at2, 1000).await;
+    assert_eq!(deleted(&furu_after), Vec::<String>::new(), "Furulunden");
 }
