@@ -463,12 +463,15 @@ pub fn erase(
         )?,
         Person::Staff(_) => Vec::new(),
     };
+    let mentions = crate::redaction::Mentions::of(conn, person)?;
     let mut e = Eraser::new(conn);
     watched(conn, &watchers, || match person {
         Person::Child(id) => e.child(id.as_str()),
         Person::Guardian(id) => e.guardian(id.as_str()),
         Person::Staff(id) => e.staff(id.as_str()),
     })?;
+    // What other people's records still say about the person (see crate::redaction).
+    e.rows_anonymised += crate::redaction::redact(conn, &mentions)?;
     Ok(e.finish())
 }
 

@@ -34,6 +34,7 @@ mod parent;
 pub mod permissions;
 pub mod providers;
 mod push;
+mod redaction;
 pub mod reminders;
 mod rights;
 pub mod seed;

@@ -160,6 +160,49 @@ async fn erasing_the_canary_leaves_no_trace() {
     )
     .await;
 
+    // Other people's records that mention the canaries (redacted at the erasure, see
+    // `redaction`): a staff log entry on Emma, Kari's absence note on Emma, a thread Kari
+    // started, a caption of a photo of Emma and the canary child, a pickup person of Emma.
+    let kari_tok = h.guardian().await;
+    let emma = demo::GUARDIAN_CHILD_IDS[0];
+    let r = h
+        .post(
+            "/v1/staff/log-entries",
+            &staff,
+            json!({"child_id": emma, "kind": "note",
+                   "text": "Emma lekte med Canaryx Qzv og CANARYX. Canaryguardian Wqx hentet (tlf 999 12 345, canary.wqx@example.org)"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let body = json!({"id": new_id(), "child_id": emma, "first_day": day(3), "last_day": day(3), "reason": "family", "note": "Canaryguardian henter i Canaryveien 7"});
+    assert_eq!(
+        h.command(Method::POST, "/v1/absences", &kari_tok, Some(body))
+            .await
+            .status,
+        200
+    );
+    let body = json!({"id": new_id(), "child_id": emma, "subject": "Om Wqx", "first_message_id": new_id(), "body": "Ring Canaryguardian på +4799912345"});
+    assert_eq!(
+        h.command(Method::POST, "/v1/threads", &kari_tok, Some(body))
+            .await
+            .status,
+        200
+    );
+    h.upload_photo(
+        &staff,
+        &format!("{emma},{}", demo::CANARY_CHILD_ID),
+        "Emma%20og%20Canaryx",
+        b"shared",
+    )
+    .await;
+    Connection::open(&db)
+        .expect("open")
+        .execute(
+            "INSERT INTO pickup_persons (id, child_id, name, phone, relation) VALUES (?1, ?2, ?3, ?4, 'other')",
+            rusqlite::params![new_id(), emma, demo::CANARY_GUARDIAN_NAME, demo::CANARY_GUARDIAN_PHONE],
+        )
+        .expect("pickup person");
+
     // Every scan below first finds the canaries where they are before the erasure: each in a
     // table and in the raw bytes of the database file or its WAL, the canary file in the files
     // directory, the canary guardian's name in Kari's feed.
@@ -217,6 +260,11 @@ async fn erasing_the_canary_leaves_no_trace() {
     let (feed, _) = h.sync_from(&kari, 0, 1000).await;
     let feed_text = serde_json::to_string(&feed).expect("json");
     assert!(feed_text.contains(demo::GUARDIAN_CHILD_IDS[0]));
+    assert!(
+        feed_text.contains("Emma lekte med […] og […]. […] hentet (tlf […], […])"),
+        "Kari's feed carries the redacted log entry"
+    );
+    assert!(feed_text.contains("Emma og […]"), "the shared photo's caption");
     let files_after = std::fs::read_dir(h.server.files_dir())
         .expect("dir")
         .count();
