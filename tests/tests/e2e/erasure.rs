@@ -25,14 +25,18 @@ fn other_files(dir: &Path, db: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) -> anyh
 }
 
 /// Where each canary is on the device: cache rows, decrypted pages, other files.
-struct Scan {
-    rows: String,
-    pages: Vec<u8>,
+pub(crate) struct Scan {
+    pub(crate) rows: String,
+    pub(crate) pages: Vec<u8>,
     files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl Scan {
-    fn take(data_dir: &Path, account: &str, secrets: &dyn SecretStore) -> anyhow::Result<Scan> {
+    pub(crate) fn take(
+        data_dir: &Path,
+        account: &str,
+        secrets: &dyn SecretStore,
+    ) -> anyhow::Result<Scan> {
         let db_path = kidplan_core::store::db_path(data_dir, account);
         let db = open_account_db(data_dir, account, secrets)?;
         let rows = all_text(&db)?;
@@ -49,7 +53,7 @@ impl Scan {
     }
 
     /// Where `canary` is found.
-    fn find(&self, canary: &str) -> Vec<String> {
+    pub(crate) fn find(&self, canary: &str) -> Vec<String> {
         let mut at = Vec::new();
         if self.rows.contains(canary) {
             at.push("a cache row".to_owned());

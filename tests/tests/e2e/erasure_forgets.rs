@@ -3,6 +3,11 @@
 //! found on the server (a table, the database file or its WAL), and after the erasure that the
 //! kindergarten ran by accepting the guardian's request, in no table (provider outboxes and the
 //! send queue included), no byte of the database file or its WAL, and no stored file.
+//!
+//! Other people's records name the guardian too (staff log entries on Emma, the child they
+//! share with Kari, before and after the rectification): on the server and on Kari's device
+//! (cache rows, every decrypted page of the database and its WAL, every file) the name and the
+//! new contacts are first found there, and after the erasure and Kari's next sync nowhere.
 
 use kidplan_api::paths;
 use kidplan_api::privacy::{PrivacyRequestStatus, PrivacyRight};
@@ -11,6 +16,8 @@ use kidplan_api::staff::{Broadcast, HandlePrivacyRequest};
 use kidplan_core::ContactChange;
 use kidplan_server::RunningServer;
 use kidplan_tests::*;
+
+use crate::erasure::Scan;
 
 const NEW_EMAIL: &str = "canary.rectified.qq@example.org";
 const NEW_PHONE: &str = "+4799955501";
@@ -36,6 +43,17 @@ fn found(server: &RunningServer, canary: &str) -> anyhow::Result<bool> {
     Ok(rows.contains(canary) || contains_bytes(&bytes, canary.as_bytes()))
 }
 
+/// A staff log entry on Emma.
+async fn mention(staff: &RawSession, text: &str) -> anyhow::Result<()> {
+    let _: serde_json::Value = staff
+        .post(
+            paths::STAFF_LOG_ENTRIES,
+            &serde_json::json!({"child_id": demo::GUARDIAN_CHILD_IDS[0], "kind": "note", "text": text}),
+        )
+        .await?;
+    Ok(())
+}
+
 /// An urgent and a plain broadcast, delivered (push and SMS by default; e-mail as chosen).
 async fn broadcasts(staff: &RawSession, server: &RunningServer) -> anyhow::Result<()> {
     for urgent in [false, true] {
@@ -57,13 +75,14 @@ async fn broadcasts(staff: &RawSession, server: &RunningServer) -> anyhow::Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> anyhow::Result<()> {
-    let (_dev, server, _kari) = Device::start(fast_tuning()).await?;
+    let (dev, server, kari) = Device::start(fast_tuning()).await?;
     let (_dir, canary) = crate::rights::device(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
     let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
     canary
         .set_push_token(PushProvider::Fcm, OLD_TOKEN.into())
         .await?;
     broadcasts(&staff, &server).await?;
+    mention(&staff, "Canaryguardian Wqx henter Emma i dag").await?;
 
     // Rectification: new e-mail and phone, and the device's token rotates.
     canary.update_contact(ContactChange {
@@ -84,6 +103,27 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         .set_push_token(PushProvider::Fcm, NEW_TOKEN.into())
         .await?;
     broadcasts(&staff, &server).await?;
+    mention(
+        &staff,
+        &format!("Ring canaryguardian på {NEW_PHONE} eller {NEW_EMAIL}"),
+    )
+    .await?;
+    kari.sync().await?;
+    let on_kari = [
+        demo::CANARY_GUARDIAN_FIRST_NAME,
+        demo::CANARY_GUARDIAN_LAST_NAME,
+        NEW_EMAIL,
+        NEW_PHONE,
+    ];
+    let scan = |d: &Device| Scan::take(d.dir.path(), d.account.id.as_str(), &*d.secrets);
+    let before = scan(&dev)?;
+    for c in on_kari {
+        assert!(before.rows.contains(c), "{c} not in Kari's cache rows before");
+        assert!(
+            contains_bytes(&before.pages, c.as_bytes()),
+            "{c} not in a decrypted page of Kari's device before"
+        );
+    }
 
     let canaries = [
         demo::CANARY_GUARDIAN_FIRST_NAME,
@@ -120,6 +160,17 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         .filter(|c| found(&server, c).unwrap_or(true))
         .collect();
     assert!(left.is_empty(), "survived the erasure: {left:?}");
+    kari.sync().await?;
+    let after = scan(&dev)?;
+    for c in on_kari {
+        let at = after.find(c);
+        assert!(at.is_empty(), "{c} survived on Kari's device in {at:?}");
+    }
+    assert!(
+        after.rows.contains("Ring […] på […] eller […]"),
+        "Kari keeps the log entry, redacted"
+    );
+    drop(kari);
     server.stop().await;
     Ok(())
 }
