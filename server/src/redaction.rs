@@ -26,6 +26,7 @@ use crate::feed;
 use kidplan_api::staff::Person;
 use kidplan_api::sync::EntityKind;
 use regex::Regex;
+use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 
 /// What replaces a mention.
@@ -259,9 +260,8 @@ fn replace_words(re: &Regex, text: &str) -> Option<String> {
     while let Some(m) = re.find_at(text, pos) {
         let before = text[..m.start()].chars().next_back();
         let after = text[m.end()..].chars().next();
-        let whole = !m.as_str().is_empty()
-            && !before.is_some_and(is_word)
-            && !after.is_some_and(is_word);
+        let whole =
+            !m.as_str().is_empty() && !before.is_some_and(is_word) && !after.is_some_and(is_word);
         if whole {
             out.push_str(&text[copied..m.start()]);
             out.push_str(PLACEHOLDER);
@@ -321,7 +321,10 @@ fn pickup_persons(conn: &Connection, re: &Regex, kg: &str) -> AppResult<u64> {
     let mut n = 0;
     for (id, name, phone) in rows {
         let named = replace_words(re, &name).is_some()
-            || phone.as_deref().and_then(|p| replace_words(re, p)).is_some();
+            || phone
+                .as_deref()
+                .and_then(|p| replace_words(re, p))
+                .is_some();
         if named {
             feed::remove(conn, EntityKind::PickupPerson, &id)?;
             n += conn.execute("DELETE FROM pickup_persons WHERE id = ?1", [&id])? as u64;
@@ -334,9 +337,9 @@ fn pickup_persons(conn: &Connection, re: &Regex, kg: &str) -> AppResult<u64> {
 fn field(conn: &Connection, re: &Regex, f: &Field, kg: &str) -> AppResult<u64> {
     let cols = f.columns.join(", ");
     let filter = f.scope.unwrap_or("?1 IS NOT NULL");
-    let rows: Vec<(String, Vec<Option<String>>)> = {
+    let rows: Vec<(Value, Vec<Option<String>>)> = {
         let mut stmt = conn.prepare(&format!(
-            "SELECT CAST({} AS TEXT), {cols} FROM {} WHERE {filter}",
+            "SELECT {}, {cols} FROM {} WHERE {filter}",
             f.key, f.table
         ))?;
         let rows = stmt.query_map([kg], |r| {
@@ -344,7 +347,7 @@ fn field(conn: &Connection, re: &Regex, f: &Field, kg: &str) -> AppResult<u64> {
             for i in 0..f.columns.len() {
                 vals.push(r.get::<_, Option<String>>(i + 1)?);
             }
-            Ok((r.get::<_, String>(0)?, vals))
+            Ok((r.get::<_, Value>(0)?, vals))
         })?;
         rows.collect::<Result<_, _>>()?
     };
@@ -356,15 +359,15 @@ fn field(conn: &Connection, re: &Regex, f: &Field, kg: &str) -> AppResult<u64> {
                 continue;
             };
             conn.execute(
-                &format!("UPDATE {} SET {col} = ?1 WHERE CAST({} AS TEXT) = ?2", f.table, f.key),
-                params![new, key],
+                &format!("UPDATE {} SET {col} = ?1 WHERE {} = ?2", f.table, f.key),
+                params![new, &key],
             )?;
             touched = true;
         }
         if touched {
             n += 1;
-            if let Some(kind) = f.kind {
-                feed::touch(conn, kind, &key)?;
+            if let (Some(kind), Value::Text(id)) = (f.kind, &key) {
+                feed::touch(conn, kind, id)?;
             }
         }
     }
@@ -390,7 +393,10 @@ mod tests {
         assert_eq!(replace_words(&r, "Ida_x"), None);
         assert_eq!(replace_words(&r, "(Ida)").as_deref(), Some("([…])"));
         let r = re(&["Åse"]);
-        assert_eq!(replace_words(&r, "ÅSE og Åsen").as_deref(), Some("[…] og Åsen"));
+        assert_eq!(
+            replace_words(&r, "ÅSE og Åsen").as_deref(),
+            Some("[…] og Åsen")
+        );
     }
 
     #[test]
@@ -404,7 +410,11 @@ mod tests {
         ] {
             assert_eq!(replace_words(&r, text).as_deref(), Some(want), "{text}");
         }
-        assert_eq!(replace_words(&r, "konto 1299912345"), None, "inside a longer number");
+        assert_eq!(
+            replace_words(&r, "konto 1299912345"),
+            None,
+            "inside a longer number"
+        );
         assert_eq!(phone_pattern("12345"), None);
     }
 

@@ -292,8 +292,8 @@ impl RawSession {
     }
 }
 
-/// Every text cell of every user table of an open database, for "gone from every table"
-/// checks.
+/// Every text and blob cell (blobs read lossily as text) of every user table of an open
+/// database, for "gone from every table" checks.
 pub fn all_text(conn: &rusqlite::Connection) -> anyhow::Result<String> {
     let tables: Vec<String> = conn
         .prepare(
@@ -308,10 +308,13 @@ pub fn all_text(conn: &rusqlite::Connection) -> anyhow::Result<String> {
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             for i in 0..n {
-                if let Ok(s) = r.get::<_, String>(i) {
-                    out.push_str(&s);
-                    out.push('\n');
+                match r.get::<_, rusqlite::types::Value>(i)? {
+                    rusqlite::types::Value::Text(s) => out.push_str(&s),
+                    // Blobs too (push payloads, cached bytes), read lossily as text.
+                    rusqlite::types::Value::Blob(b) => out.push_str(&String::from_utf8_lossy(&b)),
+                    _ => continue,
                 }
+                out.push('\n');
             }
         }
     }

@@ -264,7 +264,10 @@ async fn erasing_the_canary_leaves_no_trace() {
         feed_text.contains("Emma lekte med […] og […]. […] hentet (tlf […], […])"),
         "Kari's feed carries the redacted log entry"
     );
-    assert!(feed_text.contains("Emma og […]"), "the shared photo's caption");
+    assert!(
+        feed_text.contains("Emma og […]"),
+        "the shared photo's caption"
+    );
     let files_after = std::fs::read_dir(h.server.files_dir())
         .expect("dir")
         .count();
@@ -304,9 +307,7 @@ async fn erasing_the_canary_leaves_no_trace() {
         assert!(
             !tables
                 .lines()
-                .any(|l| l.contains(id)
-                    && !l.starts_with("changes:")
-                    && !l.starts_with("hidden:")),
+                .any(|l| l.contains(id) && !l.starts_with("changes:") && !l.starts_with("hidden:")),
             "{id} outside tombstones (the feed's markers and the tombstones of those who saw it)"
         );
     }

@@ -118,7 +118,10 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
     let scan = |d: &Device| Scan::take(d.dir.path(), d.account.id.as_str(), &*d.secrets);
     let before = scan(&dev)?;
     for c in on_kari {
-        assert!(before.rows.contains(c), "{c} not in Kari's cache rows before");
+        assert!(
+            before.rows.contains(c),
+            "{c} not in Kari's cache rows before"
+        );
         assert!(
             contains_bytes(&before.pages, c.as_bytes()),
             "{c} not in a decrypted page of Kari's device before"
