@@ -212,28 +212,46 @@ fn shows(conn: &Connection, view: &GuardianView, kind: &str, id: &str) -> AppRes
         "SELECT EXISTS (SELECT 1 FROM changes WHERE entity = ?6 AND entity_id = ?7 AND op = 'upsert' AND {})",
         visible_sql()
     );
-    let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    let [g, children, coguardians, kindergartens, departments] = visible_params(view);
     let visible: bool = conn.prepare_cached(&sql)?.query_row(
         params![
-            view.id,
-            arr(&view.children),
-            arr(&view.coguardians),
-            arr(&view.kindergartens),
-            arr(&view.departments),
+            g,
+            children,
+            coguardians,
+            kindergartens,
+            departments,
             kind,
             id
         ],
         |r| r.get(0),
     )?;
-    if !visible {
-        return Ok(false);
-    }
-    let data = if kind == REMINDER_SETTINGS_KIND {
-        crate::reminders::render(conn, id, view)?
+    Ok(visible && render_for(conn, view, kind, id)?.is_some())
+}
+
+/// The viewer's parameters ?1 to ?5 of [`VISIBLE`].
+fn visible_params(view: &GuardianView) -> [String; 5] {
+    let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    [
+        view.id.clone(),
+        arr(&view.children),
+        arr(&view.coguardians),
+        arr(&view.kindergartens),
+        arr(&view.departments),
+    ]
+}
+
+/// An entity as the viewer sees it (None: not for them, or gone).
+fn render_for(
+    conn: &Connection,
+    view: &GuardianView,
+    kind: &str,
+    id: &str,
+) -> AppResult<Option<serde_json::Value>> {
+    if kind == REMINDER_SETTINGS_KIND {
+        crate::reminders::render(conn, id, view)
     } else {
-        entities::render(conn, entity_kind(kind), id, Some(view))?
-    };
-    Ok(data.is_some())
+        entities::render(conn, entity_kind(kind), id, Some(view))
+    }
 }
 
 /// Records that a guardian's own entity of a kind named by its wire name changed (seen by that
@@ -360,14 +378,14 @@ pub fn page(
     limit: u32,
 ) -> AppResult<FeedPage> {
     let mut stmt = conn.prepare_cached(&page_sql())?;
-    let arr = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    let [g, children, coguardians, kindergartens, departments] = visible_params(view);
     let rows = stmt.query_map(
         params![
-            view.id,
-            arr(&view.children),
-            arr(&view.coguardians),
-            arr(&view.kindergartens),
-            arr(&view.departments),
+            g,
+            children,
+            coguardians,
+            kindergartens,
+            departments,
             cursor,
             i64::from(limit) + 1
         ],
@@ -399,12 +417,7 @@ pub fn page(
             });
             continue;
         }
-        let data = if entity == REMINDER_SETTINGS_KIND {
-            crate::reminders::render(conn, &id, view)?
-        } else {
-            entities::render(conn, entity_kind(&entity), &id, Some(view))?
-        };
-        if let Some(data) = data {
+        if let Some(data) = render_for(conn, view, &entity, &id)? {
             out.changes.push(FeedChange {
                 seq,
                 entity,
