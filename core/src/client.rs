@@ -3,6 +3,12 @@
 //! cap on JSON bodies, the `Idempotency-Key` header on commands, and the HTTP status + the
 //! server's [`ApiError`] body kept in [`HttpError`] (mapped to the public error once, at the
 //! facade). Nothing here logs a URL query, a body or a token.
+//!
+//! JSON answers may come compressed: the client offers `zstd` and `gzip` and decodes as it
+//! reads, so the size cap counts the DECOMPRESSED bytes and a compression bomb ends as
+//! [`HttpError::TooLarge`] after at most the cap has been held in memory. File downloads and
+//! the anonymous telemetry client offer no encoding (files are stored as the server sent them;
+//! the anonymous client sends no header but its fixed `User-Agent`).
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};
@@ -152,13 +158,15 @@ impl Client {
             config.app_version.chars().take(32).collect::<String>()
         );
         let tls = tls_config()?;
-        let build = |total| {
+        let build = |total, compressed: bool| {
             reqwest::Client::builder()
                 .use_preconfigured_tls(tls.clone())
                 .connect_timeout(tuning.connect_timeout)
                 .timeout(total)
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(ua.clone())
+                .gzip(compressed)
+                .zstd(compressed)
                 .build()
                 .map_err(|_| Error::Bug("http client"))
         };
@@ -168,11 +176,13 @@ impl Client {
             .timeout(tuning.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(ANONYMOUS_USER_AGENT)
+            .gzip(false)
+            .zstd(false)
             .build()
             .map_err(|_| Error::Bug("http client"))?;
         Ok(Client {
-            http: build(tuning.request_timeout)?,
-            files: build(tuning.download_timeout)?,
+            http: build(tuning.request_timeout, true)?,
+            files: build(tuning.download_timeout, false)?,
             anonymous,
             base,
             last_authenticated: Default::default(),
@@ -398,7 +408,10 @@ async fn no_content(mut resp: reqwest::Response) -> Result<(), HttpError> {
     })
 }
 
+/// Reads a body of at most `cap` bytes. A compressed body is decoded chunk by chunk as it is
+/// read, so `cap` bounds the decoded bytes held, whatever the compression ratio.
 async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, HttpError> {
+    // The announced length (known only for an uncompressed body) can refuse it at once.
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(HttpError::TooLarge);
     }
@@ -444,6 +457,159 @@ mod tests {
         let out = rt.block_on(client.post_anonymous("/v1/telemetry", "{}".into()));
         assert_eq!(out, Err(HttpError::Network));
         let _ = peer.join();
+    }
+
+    /// A loopback peer that answers one request with `head` (status line and headers, without
+    /// the blank line) and `body`; the join handle gives the request head it received.
+    fn answer_once(head: String, body: Vec<u8>) -> (u16, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let peer = std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return String::new();
+            };
+            let _ = s.set_write_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!("{head}\r\ncontent-length: {}\r\n\r\n", body.len());
+            // The client hangs up once it has read enough: a failed write is expected.
+            let _ = s
+                .write_all(head.as_bytes())
+                .and_then(|_| s.write_all(&body));
+            String::from_utf8_lossy(&got).to_ascii_lowercase()
+        });
+        (port, peer)
+    }
+
+    fn loopback_client(port: u16) -> Client {
+        let config = Config {
+            server_url: format!("http://127.0.0.1:{port}"),
+            locale: kidplan_api::push::Locale::En,
+            platform: kidplan_api::telemetry::Platform::Desktop,
+            app_version: "test".into(),
+        };
+        Client::new(&config, &Tuning::default()).expect("client")
+    }
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt")
+            .block_on(f)
+    }
+
+    const BOMB_BYTES: u64 = 1 << 30;
+    const BOMB_PIECE: usize = 4 << 20;
+
+    /// 1 GiB of zeros as zstd: 256 frames of 4 MiB each (a decoder reads every frame of a
+    /// body; one frame alone is already 4× the cap).
+    fn zstd_bomb() -> Vec<u8> {
+        let frame = zstd::bulk::compress(&vec![0u8; BOMB_PIECE], 3).expect("zstd");
+        frame.repeat((BOMB_BYTES / BOMB_PIECE as u64) as usize)
+    }
+
+    /// 1 GiB of zeros as one gzip member: a raw deflate piece of 4 MiB of zeros that refers to
+    /// nothing before it and ends byte-aligned (full flush), repeated, then a final empty
+    /// block, with the member's real CRC-32 and length.
+    fn gzip_bomb() -> Vec<u8> {
+        use flate2::{Compress, Compression, Crc, FlushCompress};
+        let zeros = vec![0u8; BOMB_PIECE];
+        let deflate = |input: &[u8], flush| {
+            let mut c = Compress::new(Compression::best(), false);
+            let mut out = Vec::with_capacity(64 << 10);
+            c.compress_vec(input, &mut out, flush).expect("deflate");
+            out
+        };
+        let piece = deflate(&zeros, FlushCompress::Full);
+        let last = deflate(&[], FlushCompress::Finish);
+        let pieces = (BOMB_BYTES / BOMB_PIECE as u64) as usize;
+        let (mut crc, mut one) = (Crc::new(), Crc::new());
+        one.update(&zeros);
+        for _ in 0..pieces {
+            crc.combine(&one);
+        }
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        out.extend(piece.repeat(pieces));
+        out.extend(last);
+        out.extend(crc.sum().to_le_bytes());
+        out.extend((BOMB_BYTES as u32).to_le_bytes());
+        out
+    }
+
+    /// A compression bomb (1 GiB of zeros in about 1 MB of gzip, or a few KB of zstd) is
+    /// refused as too large after at most the cap: the cap counts decompressed bytes.
+    #[test]
+    fn a_compression_bomb_is_too_large_not_out_of_memory() {
+        for (encoding, bomb) in [("zstd", zstd_bomb()), ("gzip", gzip_bomb())] {
+            assert!(
+                (bomb.len() as u64) < BOMB_BYTES / 500,
+                "{encoding}: {}",
+                bomb.len()
+            );
+            let (port, peer) = answer_once(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: {encoding}"
+                ),
+                bomb,
+            );
+            let client = loopback_client(port);
+            let out = block_on(client.send(Method::GET, "/v1/sync", Some("t"), None, None));
+            assert_eq!(out, Err(HttpError::TooLarge), "{encoding}");
+            drop(client);
+            let _ = peer.join();
+        }
+    }
+
+    /// The client asks for zstd and gzip, and decodes a compressed answer to its exact bytes;
+    /// the anonymous client offers no encoding (no header beyond its fixed `User-Agent`).
+    #[test]
+    fn compressed_answers_are_decoded() {
+        let json = serde_json::to_vec(&serde_json::json!({
+            "changes": (0..2000).map(|i| format!("Spiste godt til lunsj, dag {i}")).collect::<Vec<_>>(),
+            "cursor": 7,
+            "has_more": false
+        }))
+        .expect("json");
+        let zstd = zstd::bulk::compress(&json, 3).expect("zstd");
+        let gzip = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&json).expect("gzip");
+            e.finish().expect("gzip")
+        };
+        for (encoding, body) in [("zstd", zstd), ("gzip", gzip)] {
+            assert!(body.len() * 4 < json.len());
+            let (port, peer) = answer_once(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: {encoding}"
+                ),
+                body,
+            );
+            let client = loopback_client(port);
+            let out = block_on(client.send(Method::GET, "/v1/sync", Some("t"), None, None));
+            assert_eq!(out.as_deref(), Ok(&json[..]), "{encoding}");
+            let head = peer.join().expect("peer");
+            let offered = head
+                .lines()
+                .find_map(|l| l.strip_prefix("accept-encoding:"))
+                .unwrap_or_default();
+            assert!(
+                offered.contains("zstd") && offered.contains("gzip"),
+                "{head}"
+            );
+        }
+        let (port, peer) = answer_once("HTTP/1.1 204 No Content".into(), Vec::new());
+        let client = loopback_client(port);
+        block_on(client.post_anonymous("/v1/telemetry", "{}".into())).expect("anonymous post");
+        let head = peer.join().expect("peer");
+        assert!(!head.contains("accept-encoding"), "{head}");
     }
 
     #[test]

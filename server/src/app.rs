@@ -21,6 +21,8 @@ use kidplan_api::{MAX_JSON_BODY, MAX_UPLOAD_BODY};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The providers messages are handed to.
@@ -136,7 +138,50 @@ fn routes(state: &AppState) -> Router<AppState> {
         .merge(staff_routes(state))
 }
 
-/// The router with every layer (outermost first: panic guard, JSON errors, faults, access log).
+/// JSON answers shorter than this go uncompressed (an empty sync page stays 46 bytes).
+pub const COMPRESS_MIN_BYTES: u16 = 256;
+
+/// Marks an answer that carries a credential (the login and refresh answers hold tokens).
+#[derive(Clone, Copy)]
+struct CarriesCredential;
+
+/// Answers under `/v1/auth/` are never compressed: a secret and client-chosen bytes in one
+/// compressed body would let the body's length leak the secret (BREACH).
+async fn mark_credentials(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let credential = req.uri().path().starts_with("/v1/auth/");
+    let mut resp = next.run(req).await;
+    if credential {
+        resp.extensions_mut().insert(CarriesCredential);
+    }
+    resp
+}
+
+/// Compressed transport: JSON answers of at least [`COMPRESS_MIN_BYTES`] are sent zstd- or
+/// gzip-encoded, as the client's `Accept-Encoding` allows (zstd preferred: smaller and
+/// cheaper to decode); photos, documents and credential answers go as they are.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let json = |_: axum::http::StatusCode,
+                _: axum::http::Version,
+                headers: &axum::http::HeaderMap,
+                ext: &axum::http::Extensions| {
+        ext.get::<CarriesCredential>().is_none()
+            && headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"))
+    };
+    CompressionLayer::new()
+        .no_br()
+        .no_deflate()
+        .quality(CompressionLevel::Default)
+        .compress_when(SizeAbove::new(COMPRESS_MIN_BYTES.into()).and(json))
+}
+
+/// The router with every layer (outermost first: compression, panic guard, JSON errors,
+/// faults, access log).
 pub fn router(state: AppState) -> Router {
     let app = routes(&state)
         .fallback(error::not_found_route)
@@ -156,5 +201,7 @@ pub fn router(state: AppState) -> Router {
     ))
     .layer(middleware::map_response(error::json_errors))
     .layer(CatchPanicLayer::custom(error::panic_response))
+    .layer(middleware::from_fn(mark_credentials))
+    .layer(compression())
     .with_state(state)
 }

@@ -8,6 +8,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod commands;
+mod compression;
 mod enumeration;
 mod erasure;
 mod faults;
