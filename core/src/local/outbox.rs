@@ -267,9 +267,10 @@ pub fn next_due(c: &Connection) -> Result<Option<i64>> {
 /// rejection (shown until the parent dismisses it).
 pub fn local_states(c: &Connection) -> Result<BTreeMap<String, OutboxStatus>> {
     let mut st = c.prepare_cached(
-        "SELECT o.entity_id, o.status, o.reason FROM outbox o WHERE o.status != 'sent'
+        "SELECT o.entity_id, o.status, o.reason FROM outbox o
+         WHERE o.status IN ('pending', 'rejected')
          UNION ALL
-         SELECT v.id, o.status, o.reason FROM outbox_covers v JOIN outbox o ON o.seq = v.seq
+         SELECT v.id, o.status, o.reason FROM outbox o JOIN outbox_covers v ON v.seq = o.seq
          WHERE o.status = 'pending'",
     )?;
     let rows = st.query_map([], |r| {

@@ -127,6 +127,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE reminder_settings (id TEXT PRIMARY KEY, child_id TEXT, ref_id TEXT, who TEXT, at INTEGER, at2 INTEGER, flag INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
     CREATE TABLE reminders_shown (key TEXT PRIMARY KEY, shown_at INTEGER NOT NULL) WITHOUT ROWID;
     "#,
+    // v8: every home-screen and sync query reads an index (checked by the query-plan test):
+    // today's attendance, and the cascades of a tombstone (a child's absences, holidays,
+    // consents, attendance, documents and conversations; a person's messages and privacy
+    // requests).
+    r#"
+    CREATE INDEX attendance_day ON attendance(ref_id);
+    CREATE INDEX attendance_child ON attendance(child_id);
+    CREATE INDEX absences_child ON absences(child_id, at);
+    CREATE INDEX holidays_child ON holidays(child_id, at);
+    CREATE INDEX consents_child ON consents(child_id, ref_id);
+    CREATE INDEX documents_child ON documents(child_id);
+    CREATE INDEX threads_child ON threads(child_id);
+    CREATE INDEX messages_author ON messages(who);
+    CREATE INDEX privacy_requests_guardian ON privacy_requests(ref_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,7 @@ mod faults;
 mod login_sync;
 mod privacy;
 mod push;
+mod query_plans;
 mod reminders;
 mod rights;
 mod secrets_leak;
