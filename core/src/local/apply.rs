@@ -47,6 +47,16 @@ pub fn apply_page(
     report: &mut SyncReport,
     fx: &mut Effects,
 ) -> Result<()> {
+    // Whether any pending action covers anything: when none does (the usual case), no change
+    // of the page needs its own look-up.
+    let any_covered = shadow::any_covered(c)?;
+    let covered = |kind, id: &str| -> Result<bool> {
+        if any_covered {
+            shadow::covered(c, kind, id)
+        } else {
+            Ok(false)
+        }
+    };
     for ch in &page.changes {
         let Some(_) = cache::table(ch.entity) else {
             report.skipped += 1;
@@ -54,7 +64,7 @@ pub fn apply_page(
         };
         match ch.op {
             ChangeOp::Delete => {
-                if shadow::covered(c, ch.entity, &ch.id)? {
+                if covered(ch.entity, &ch.id)? {
                     shadow::hold(c, ch.entity, &ch.id, None, ch.seq)?;
                     report.held_back += 1;
                     continue;
@@ -73,13 +83,13 @@ pub fn apply_page(
                     report.skipped += 1;
                     continue;
                 };
-                let (id, data) = cache::id_and_json(&e)?;
-                if shadow::covered(c, ch.entity, &id)? {
-                    shadow::hold(c, ch.entity, &id, Some(&data), ch.seq)?;
+                let row = cache::Row::of(&e, me)?;
+                if covered(ch.entity, &row.id)? {
+                    shadow::hold(c, ch.entity, &row.id, Some(&row.data), ch.seq)?;
                     report.held_back += 1;
                     continue;
                 }
-                cache::upsert(c, &e, me, fx)?;
+                cache::put(c, &row, fx)?;
                 report.applied += 1;
             }
             ChangeOp::Unknown => report.skipped += 1,

@@ -263,29 +263,58 @@ impl Cols {
     }
 }
 
+/// An entity as its cache row: id, indexed columns and JSON, made once (see [`Row::of`]) and
+/// then either held back or written.
+pub struct Row {
+    kind: EntityKind,
+    /// The entity's id.
+    pub id: String,
+    cols: Cols,
+    /// The entity's JSON as the cache stores it (the same as the feed's `data`).
+    pub data: String,
+}
+
+impl Row {
+    /// The row of `e`; `me` is the viewing guardian's id (for unread counts).
+    pub fn of(e: &Entity, me: &str) -> Result<Row> {
+        let (id, cols, data) = shape(e, me)?;
+        Ok(Row {
+            kind: e.kind(),
+            id,
+            cols,
+            data,
+        })
+    }
+}
+
 /// Inserts or replaces an entity. `me` is the viewing guardian's id (for unread counts).
 pub fn upsert(c: &Connection, e: &Entity, me: &str, fx: &mut Effects) -> Result<()> {
-    let Some(t) = table(e.kind()) else {
+    put(c, &Row::of(e, me)?, fx)
+}
+
+/// Inserts or replaces an entity's row.
+pub fn put(c: &Connection, row: &Row, fx: &mut Effects) -> Result<()> {
+    let Some(t) = table(row.kind) else {
         return Ok(());
     };
-    let (id, cols, data) = shape(e, me)?;
+    let cols = &row.cols;
     // Called once per change while a sync page is applied: keep the statement prepared.
     c.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {t} (id, child_id, ref_id, who, at, at2, flag, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     ))?
     .execute(params![
-        id,
+        row.id,
         cols.child_id,
         cols.ref_id,
         cols.who,
         cols.at,
         cols.at2,
         cols.flag,
-        data
+        row.data
     ])?;
-    fx.touch(collection(e.kind()));
-    if e.kind() == EntityKind::Message {
+    fx.touch(collection(row.kind));
+    if row.kind == EntityKind::Message {
         fx.touch(Collection::Threads);
     }
     Ok(())

@@ -65,6 +65,15 @@ pub fn covered(c: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
         .is_some())
 }
 
+/// Whether any pending action covers an entity at all (rows of `outbox_covers` exist only
+/// while their action is pending).
+pub fn any_covered(c: &Connection) -> Result<bool> {
+    Ok(
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox_covers)")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
 fn held(c: &Connection, kind: EntityKind, id: &str) -> Result<Option<Held>> {
     Ok(
         c.prepare_cached("SELECT data, seq FROM server_copies WHERE kind = ?1 AND id = ?2")?
