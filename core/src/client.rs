@@ -134,18 +134,21 @@ pub const ANONYMOUS_USER_AGENT: &str = "kidplan";
 
 /// TLS for every client: rustls with the Mozilla root store compiled in (webpki-roots), so the
 /// core needs no platform verifier (which on Android needs JNI initialisation by the shell) and
-/// trusts the same roots on every platform. HTTP/2 and HTTP/1.1 are offered by ALPN.
+/// trusts the same roots on every platform; TLS 1.2 and 1.3 only, certificates verified.
+/// The crypto provider is `ring` (smaller in the phone library than aws-lc-rs, see
+/// BENCHMARKS.md). HTTP/1.1 only, offered by ALPN: the core's requests go one after the other
+/// (pages, then the outbox in order), so HTTP/2 would add code without saving round trips.
 fn tls_config() -> Result<rustls::ClientConfig> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|_| Error::Bug("tls protocol versions"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
@@ -610,6 +613,52 @@ mod tests {
         block_on(client.post_anonymous("/v1/telemetry", "{}".into())).expect("anonymous post");
         let head = peer.join().expect("peer");
         assert!(!head.contains("accept-encoding"), "{head}");
+    }
+
+    /// Certificates are verified with the ring provider, over TLS 1.3 and TLS 1.2 alike: a
+    /// server whose certificate no trusted root signed hears the client's `UnknownCA` alert
+    /// during the handshake, and the request fails as a network error.
+    #[test]
+    fn an_untrusted_certificate_is_refused() {
+        use std::sync::Arc;
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+                .expect("certificate");
+            let key =
+                rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let server = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .expect("versions")
+                .with_no_client_auth()
+                .with_single_cert(vec![ck.cert.der().clone()], key)
+                .expect("server config");
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let peer = std::thread::spawn(move || -> Result<(), String> {
+                let (mut tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+                let mut tls =
+                    rustls::ServerConnection::new(Arc::new(server)).map_err(|e| e.to_string())?;
+                while tls.is_handshaking() {
+                    tls.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            });
+            let config = Config {
+                server_url: format!("https://127.0.0.1:{port}"),
+                locale: kidplan_api::push::Locale::En,
+                platform: kidplan_api::telemetry::Platform::Desktop,
+                app_version: "test".into(),
+            };
+            let client = Client::new(&config, &Tuning::default()).expect("client");
+            let out = block_on(client.send(Method::GET, "/v1/sync", None, None, None));
+            assert_eq!(out, Err(HttpError::Network), "{version:?}");
+            let heard = peer.join().expect("peer");
+            assert!(
+                heard.as_ref().is_err_and(|e| e.contains("UnknownCA")),
+                "{version:?}: {heard:?}"
+            );
+        }
     }
 
     #[test]

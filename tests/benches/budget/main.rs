@@ -544,8 +544,9 @@ async fn suite() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Rust side of the Kotlin figure, the same scenario as the JVM harness's benchmark: the
-/// demo kindergarten, 60 new staff messages in one of the guardian's conversations, synced;
+/// The Rust side of the Kotlin figure, the same scenario as the JVM harness's benchmark
+/// (`MessagesReadBench`): the demo kindergarten, 60 new staff messages in the guardian's
+/// conversation `CANARY_THREAD_ID`, synced;
 /// then `Kidplan::messages(thread, None, 50)` in batches. Returns the median time per call.
 async fn messages_read() -> anyhow::Result<Duration> {
     let dir = tempfile::tempdir()?;
@@ -560,12 +561,7 @@ async fn messages_read() -> anyhow::Result<Duration> {
         demo::GUARDIAN_EMAIL,
     )
     .await?;
-    let thread: ThreadId = kp
-        .threads()?
-        .into_iter()
-        .find(|t| !t.thread.broadcast)
-        .map(|t| t.thread.id)
-        .context("no conversation")?;
+    let thread = ThreadId::from(demo::CANARY_THREAD_ID);
     let staff = kidplan_tests::RawSession::login(&server, demo::STAFF_EMAIL).await?;
     let path = paths::fill(paths::STAFF_THREAD_MESSAGES, &[("id", thread.as_str())]);
     for i in 0..60 {
@@ -579,7 +575,8 @@ async fn messages_read() -> anyhow::Result<Duration> {
             .await?;
     }
     kp.sync().await?;
-    anyhow::ensure!(kp.messages(thread.clone(), None, 50)?.len() == 50);
+    // 50, or a few more when the 50th shares its timestamp (a page keeps its ties).
+    anyhow::ensure!(kp.messages(thread.clone(), None, 50)?.len() >= 50);
     let mut batches = Vec::new();
     for _ in 0..40 {
         let t = Instant::now();
