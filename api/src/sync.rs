@@ -222,8 +222,11 @@ impl Entity {
         kind: EntityKind,
         data: &serde_json::Value,
     ) -> Result<Option<Entity>, serde_json::Error> {
-        use serde_json::from_value as v;
-        let d = data.clone();
+        // Decoded from the borrowed value: no copy of the tree (a sync page holds thousands).
+        fn v<'a, T: Deserialize<'a>>(d: &'a serde_json::Value) -> Result<T, serde_json::Error> {
+            T::deserialize(d)
+        }
+        let d = data;
         Ok(Some(match kind {
             EntityKind::Kindergarten => Entity::Kindergarten(v(d)?),
             EntityKind::Department => Entity::Department(v(d)?),

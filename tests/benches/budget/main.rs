@@ -247,6 +247,35 @@ async fn suite() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let mut rows = Vec::new();
 
+    // One row alone, for profiling (`KIDPLAN_BENCH_ONLY=apply|send`).
+    match std::env::var("KIDPLAN_BENCH_ONLY").as_deref() {
+        Ok("apply") => {
+            let kari = plain_login(&http, &server, &base, demo::GUARDIAN_EMAIL).await?;
+            let dir = tempfile::tempdir()?;
+            let pages = floor_sync(&http, &base, &kari, &dir.path().join("floor.db")).await?;
+            let changes = pages.iter().map(|p| p.changes.len() as u32).sum();
+            rows.push(apply_row(&pages, changes)?);
+        }
+        Ok("send") => {
+            let dir = tempfile::tempdir()?;
+            let (light_kp, _) = device(
+                dir.path(),
+                &server,
+                &base,
+                MemorySecretStore::new(),
+                demo::SECOND_GUARDIAN_EMAIL,
+            )
+            .await?;
+            rows.push(send_row(&server, &base, &http, &light_kp).await?);
+        }
+        Ok(other) => anyhow::bail!("KIDPLAN_BENCH_ONLY={other}: apply or send"),
+        Err(_) => {}
+    }
+    if !rows.is_empty() {
+        stats::print(&rows);
+        return Ok(());
+    }
+
     // ---- first full sync of the heavy family ----
     let kari = plain_login(&http, &server, &base, demo::GUARDIAN_EMAIL).await?;
     let before = relay.received();
@@ -306,38 +335,7 @@ async fn suite() -> anyhow::Result<()> {
     ));
 
     // ---- applying the year ----
-    let mut apply = Paired::default();
-    for _ in 0..SYNC_RUNS {
-        let dir = tempfile::tempdir()?;
-        let key = store::new_key();
-        let t = Instant::now();
-        let mut c = floor_db(&dir.path().join("floor.db"), &key)?;
-        for p in &pages {
-            floor_insert(&mut c, p)?;
-        }
-        let floor = t.elapsed();
-        let t = Instant::now();
-        let s = store::Store::open(&dir.path().join("cache.db"), &key)?;
-        for p in &pages {
-            s.write(|tx| {
-                apply_page(
-                    tx,
-                    p,
-                    demo::GUARDIAN_ID,
-                    &mut SyncReport::default(),
-                    &mut cache::Effects::default(),
-                )
-            })?;
-        }
-        apply.push(t.elapsed(), floor);
-    }
-    rows.push(ratio_row(
-        &format!("applying the year ({changes} changes, sync::apply_page)"),
-        &apply,
-        "raw prepared inserts",
-        "≤ 1.4",
-        Some(1.4),
-    ));
+    rows.push(apply_row(&pages, changes)?);
 
     // ---- a sync of 10 new changes: the year vs a small cache ----
     let heavy_dir = tempfile::tempdir()?;
@@ -424,52 +422,7 @@ async fn suite() -> anyhow::Result<()> {
     ));
 
     // ---- sending 1,000 queued actions ----
-    let thread = light_kp
-        .threads()?
-        .into_iter()
-        .find(|t| !t.thread.broadcast)
-        .map(|t| t.thread.id)
-        .context("the small family has no conversation")?;
-    let per = plain_login(&http, &server, &base, demo::SECOND_GUARDIAN_EMAIL).await?;
-    let path = paths::fill(paths::THREAD_MESSAGES, &[("id", thread.as_str())]);
-    let mut send = Paired::default();
-    for _ in 0..SEND_RUNS {
-        let t = Instant::now();
-        for i in 0..ACTIONS {
-            http.post(format!("{base}{path}"))
-                .bearer_auth(&per)
-                .header(
-                    kidplan_api::IDEMPOTENCY_KEY_HEADER,
-                    uuid::Uuid::new_v4().to_string(),
-                )
-                .json(&SendMessage {
-                    id: MessageId(uuid::Uuid::new_v4().to_string()),
-                    body: format!("Takk for i dag! {i}"),
-                })
-                .send()
-                .await?
-                .error_for_status()?
-                .bytes()
-                .await?;
-        }
-        let floor = t.elapsed();
-        light_kp.sync().await?;
-        for i in 0..ACTIONS {
-            light_kp.send_message(thread.clone(), format!("Takk for i dag! {i}"))?;
-        }
-        let t = Instant::now();
-        let r = light_kp.sync().await?;
-        let core = t.elapsed();
-        anyhow::ensure!(r.sent as usize == ACTIONS, "sent {} of {ACTIONS}", r.sent);
-        send.push(core, floor);
-    }
-    rows.push(ratio_row(
-        "sending 1,000 queued actions (messages; `sync()`)",
-        &send,
-        "1,000 plain reqwest requests to the same endpoint",
-        "≤ 1.5",
-        Some(1.5),
-    ));
+    rows.push(send_row(&server, &base, &http, &light_kp).await?);
     drop(light_kp);
 
     // ---- reading 50 messages in Rust (the floor of the Kotlin figure) ----
@@ -542,6 +495,98 @@ async fn suite() -> anyhow::Result<()> {
     );
     server.stop().await;
     Ok(())
+}
+
+/// Applying the year's pages through `sync::apply_page` against raw prepared inserts.
+fn apply_row(pages: &[SyncPage], changes: u32) -> anyhow::Result<Row> {
+    let mut apply = Paired::default();
+    for _ in 0..SYNC_RUNS {
+        let dir = tempfile::tempdir()?;
+        let key = store::new_key();
+        let t = Instant::now();
+        let mut c = floor_db(&dir.path().join("floor.db"), &key)?;
+        for p in pages {
+            floor_insert(&mut c, p)?;
+        }
+        let floor = t.elapsed();
+        let t = Instant::now();
+        let s = store::Store::open(&dir.path().join("cache.db"), &key)?;
+        for p in pages {
+            s.write(|tx| {
+                apply_page(
+                    tx,
+                    p,
+                    demo::GUARDIAN_ID,
+                    &mut SyncReport::default(),
+                    &mut cache::Effects::default(),
+                )
+            })?;
+        }
+        apply.push(t.elapsed(), floor);
+    }
+    Ok(ratio_row(
+        &format!("applying the year ({changes} changes, sync::apply_page)"),
+        &apply,
+        "raw prepared inserts",
+        "≤ 1.4",
+        Some(1.4),
+    ))
+}
+
+/// Sending 1,000 queued messages with `sync()` against 1,000 plain reqwest requests to the same
+/// endpoint, on the small family's device (`light_kp`).
+async fn send_row(
+    server: &RunningServer,
+    base: &str,
+    http: &reqwest::Client,
+    light_kp: &Kidplan,
+) -> anyhow::Result<Row> {
+    let thread = light_kp
+        .threads()?
+        .into_iter()
+        .find(|t| !t.thread.broadcast)
+        .map(|t| t.thread.id)
+        .context("the small family has no conversation")?;
+    let per = plain_login(http, server, base, demo::SECOND_GUARDIAN_EMAIL).await?;
+    let path = paths::fill(paths::THREAD_MESSAGES, &[("id", thread.as_str())]);
+    let mut send = Paired::default();
+    for _ in 0..SEND_RUNS {
+        let t = Instant::now();
+        for i in 0..ACTIONS {
+            http.post(format!("{base}{path}"))
+                .bearer_auth(&per)
+                .header(
+                    kidplan_api::IDEMPOTENCY_KEY_HEADER,
+                    uuid::Uuid::new_v4().to_string(),
+                )
+                .json(&SendMessage {
+                    id: MessageId(uuid::Uuid::new_v4().to_string()),
+                    body: format!("Takk for i dag! {i}"),
+                })
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+        }
+        let floor = t.elapsed();
+        light_kp.sync().await?;
+        for i in 0..ACTIONS {
+            light_kp.send_message(thread.clone(), format!("Takk for i dag! {i}"))?;
+        }
+        let t = Instant::now();
+        let r = light_kp.sync().await?;
+        let core = t.elapsed();
+        anyhow::ensure!(r.sent as usize == ACTIONS, "sent {} of {ACTIONS}", r.sent);
+        send.push(core, floor);
+    }
+    Ok(ratio_row(
+        "sending 1,000 queued actions (messages; `sync()`)",
+        &send,
+        "1,000 plain reqwest requests to the same endpoint",
+        "≤ 1.5",
+        Some(1.5),
+    ))
 }
 
 /// The Rust side of the Kotlin figure, the same scenario as the JVM harness's benchmark
