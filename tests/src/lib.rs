@@ -169,8 +169,17 @@ pub struct RawSession {
 impl RawSession {
     /// Logs in through the code endpoints.
     pub async fn login(server: &RunningServer, contact: &str) -> anyhow::Result<RawSession> {
-        let http = reqwest::Client::new();
-        let base = server.base_url();
+        Self::login_at(reqwest::Client::new(), server, server.base_url(), contact).await
+    }
+
+    /// Logs in through the code endpoints at `base` (the server's, or a relay's in front of
+    /// it) with the client `http`.
+    pub async fn login_at(
+        http: reqwest::Client,
+        server: &RunningServer,
+        base: String,
+        contact: &str,
+    ) -> anyhow::Result<RawSession> {
         http.post(format!("{base}{}", paths::AUTH_CODE))
             .json(&RequestCode {
                 contact: contact.into(),

@@ -19,7 +19,7 @@ mod stats;
 mod wire;
 
 use anyhow::Context;
-use kidplan_api::auth::{RequestCode, Session, VerifyCode};
+use kidplan_api::auth::RequestCode;
 use kidplan_api::commands::SendMessage;
 use kidplan_api::staff::StaffMessage;
 use kidplan_api::sync::SyncPage;
@@ -29,7 +29,7 @@ use kidplan_core::{
     FileSecretStore, Kidplan, MemorySecretStore, SecretStore, Tuning, cache, store,
 };
 use kidplan_server::{RunningServer, ServerConfig, demo};
-use kidplan_tests::open_core;
+use kidplan_tests::{RawSession, open_core};
 use rusqlite::Connection;
 use stats::{Paired, Row, fig, ms_spread};
 use std::path::Path;
@@ -79,33 +79,15 @@ fn tuning() -> Tuning {
     }
 }
 
-/// A plain reqwest session of `contact` (the floors' client).
+/// A plain reqwest session of `contact` (the floors' client): its access token.
 async fn plain_login(
     http: &reqwest::Client,
     server: &RunningServer,
     base: &str,
     contact: &str,
 ) -> anyhow::Result<String> {
-    http.post(format!("{base}{}", paths::AUTH_CODE))
-        .json(&RequestCode {
-            contact: contact.into(),
-        })
-        .send()
-        .await?
-        .error_for_status()?;
-    let code = server.last_login_code(contact).context("no login code")?;
-    let s: Session = http
-        .post(format!("{base}{}", paths::AUTH_TOKEN))
-        .json(&VerifyCode {
-            contact: contact.into(),
-            code,
-        })
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(s.access_token)
+    let s = RawSession::login_at(http.clone(), server, base.into(), contact).await?;
+    Ok(s.session.access_token)
 }
 
 /// A device logged in as `contact` and synced once: the core and its first sync's report.
@@ -148,6 +130,28 @@ fn floor_insert(c: &mut Connection, page: &SyncPage) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// The feed page after `cursor` as a plain client receives it, and its body's length.
+async fn feed_page(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    cursor: i64,
+) -> anyhow::Result<(SyncPage, u64)> {
+    let body = http
+        .get(format!(
+            "{base}{}?cursor={cursor}&limit={}",
+            paths::SYNC,
+            kidplan_api::sync::DEFAULT_SYNC_LIMIT
+        ))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    Ok((serde_json::from_slice(&body)?, body.len() as u64))
+}
+
 /// The floor of a first full sync: the same pages fetched with plain reqwest (decoding what
 /// the server compressed, as the core does) and inserted raw. Returns the pages.
 async fn floor_sync(
@@ -160,19 +164,7 @@ async fn floor_sync(
     let mut pages = Vec::new();
     let mut cursor = 0;
     loop {
-        let body = http
-            .get(format!(
-                "{base}{}?cursor={cursor}&limit={}",
-                paths::SYNC,
-                kidplan_api::sync::DEFAULT_SYNC_LIMIT
-            ))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
-        let page: SyncPage = serde_json::from_slice(&body)?;
+        let (page, _) = feed_page(http, base, token, cursor).await?;
         floor_insert(&mut c, &page)?;
         cursor = page.cursor;
         let more = page.has_more;
@@ -188,20 +180,8 @@ async fn plain_json_bytes(base: &str, token: &str) -> anyhow::Result<u64> {
     let http = reqwest::Client::builder().no_gzip().no_zstd().build()?;
     let (mut bytes, mut cursor) = (0u64, 0);
     loop {
-        let body = http
-            .get(format!(
-                "{base}{}?cursor={cursor}&limit={}",
-                paths::SYNC,
-                kidplan_api::sync::DEFAULT_SYNC_LIMIT
-            ))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
-        bytes += body.len() as u64;
-        let page: SyncPage = serde_json::from_slice(&body)?;
+        let (page, len) = feed_page(&http, base, token, cursor).await?;
+        bytes += len;
         cursor = page.cursor;
         if !page.has_more {
             return Ok(bytes);
