@@ -114,7 +114,19 @@ pub struct GuardianChild {
     pub child_id: ChildId,
     /// How the guardian is related to the child.
     pub relation: Relation,
+    /// Whether the guardian has parental responsibility (foreldreansvar) for the child. A
+    /// guardian without it sees the child's name, attendance, absences, holidays, log, photos,
+    /// calendar, threads and broadcasts, but not the child's documents, consents or free text,
+    /// and may not change consents or ask for rights about the child. Staff (manager or
+    /// teacher) set it; absent on the wire (an older server) means `true`.
+    #[serde(default = "responsible_by_default")]
+    #[schema(default = true)]
+    pub parental_responsibility: bool,
 });
+
+fn responsible_by_default() -> bool {
+    true
+}
 
 wire!(enum
 /// What a member of staff does.

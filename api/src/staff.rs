@@ -18,6 +18,14 @@ pub struct WriteLogEntry {
     pub text: String,
 }
 
+/// `PUT /v1/staff/relations/{id}/parental-responsibility` → [`GuardianChild`]: whether the
+/// guardian of the link has parental responsibility (foreldreansvar) for its child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetParentalResponsibility {
+    /// `true`: the guardian has parental responsibility; `false`: they have not.
+    pub parental_responsibility: bool,
+}
+
 /// `POST /v1/staff/threads/{id}/messages` → [`Message`]: answer a thread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffMessage {

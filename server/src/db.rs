@@ -54,6 +54,9 @@ const MIGRATIONS: &[&str] = &[
     // Version 8: per-guardian tombstones, the fields of rectification and objection requests
     // (see `consent`).
     include_str!("migrations/008_privacy.sql"),
+    // Version 9: whether a guardian has parental responsibility for a child (see
+    // `responsibility`); existing links keep it.
+    "ALTER TABLE guardian_children ADD COLUMN parental_responsibility INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

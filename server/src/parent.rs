@@ -304,6 +304,7 @@ pub async fn change_consent(
     let fp = fingerprint("change_consent", &[&child_id, &enum_str(&kind)], &req);
     command::run(&st, g, key, fp, move |c| {
         own_child(c, &child_id)?;
+        crate::responsibility::require(&c.view, &child_id)?;
         if kind == ConsentKind::Unknown {
             return Err(AppError::invalid("kind", "unknown consent kind"));
         }

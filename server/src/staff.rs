@@ -337,6 +337,20 @@ pub async fn acknowledge_absence(
     .await
 }
 
+/// `PUT /v1/staff/relations/{id}/parental-responsibility`: whether the link's guardian has
+/// parental responsibility for its child (see [`crate::responsibility`]).
+pub async fn set_parental_responsibility(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<SetParentalResponsibility>,
+) -> AppResult<Json<GuardianChild>> {
+    write(&st, s, move |c| {
+        crate::responsibility::set(c.conn, &c.kindergarten_id, &id, req.parental_responsibility)
+    })
+    .await
+}
+
 const KG_PRIVACY_REQUESTS: &str = "SELECT DISTINCT p.id FROM privacy_requests p JOIN guardians g ON g.id = p.guardian_id
      WHERE g.kindergarten_id = ?1 OR EXISTS (SELECT 1 FROM guardian_children gc JOIN children c ON c.id = gc.child_id
        WHERE gc.guardian_id = p.guardian_id AND c.kindergarten_id = ?1)

@@ -19,6 +19,7 @@ mod provider_config;
 mod push;
 mod push_providers;
 mod reminders;
+mod responsibility;
 mod retention;
 mod roles;
 mod sync;

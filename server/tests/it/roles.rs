@@ -124,6 +124,8 @@ struct Things {
     department: [String; 2],
     thread: [String; 4],
     absence: [String; 3],
+    /// A guardian–child link of each child.
+    relation: [String; 3],
     privacy_request: String,
 }
 
@@ -197,6 +199,16 @@ async fn things(h: &Harness) -> Things {
         .expect("absence");
         absence.push(id);
     }
+    let relation: Vec<String> = child
+        .iter()
+        .map(|c| {
+            one(
+                &conn,
+                "SELECT id FROM guardian_children WHERE child_id = ?1 ORDER BY id LIMIT 1",
+                c,
+            )
+        })
+        .collect();
     let kari = h.guardian().await;
     let privacy_request = new_id();
     let r = h
@@ -213,6 +225,7 @@ async fn things(h: &Harness) -> Things {
         department: [deps[0].to_owned(), deps[1].to_owned()],
         thread: thread.try_into().expect("4 threads"),
         absence: absence.try_into().expect("3 absences"),
+        relation: relation.try_into().expect("3 relations"),
         privacy_request,
     }
 }
@@ -254,6 +267,7 @@ fn route_case(method: &str, path: &str) -> Option<(&'static str, &'static [Place
         ("POST", "/v1/staff/privacy-requests/{id}/handle") => ("privacy", &[Kindergarten]),
         ("POST", "/v1/staff/erasures") => ("erase", WHOLE),
         ("GET", "/v1/staff/send-queue") => ("send_queue", &[Kindergarten]),
+        ("PUT", "/v1/staff/relations/{id}/parental-responsibility") => ("responsibility", CHILDREN),
         _ => return None,
     })
 }
@@ -320,6 +334,13 @@ fn call_for(method: &str, path: &str, place: Place, t: &Things) -> Call {
             path.replace("{id}", &t.privacy_request),
             json!({"status": "completed", "response": null}),
         ),
+        // Setting it to what it is: the answer shows the gate let it through, nothing changes.
+        ("PUT", "/v1/staff/relations/{id}/parental-responsibility") => Call {
+            method: Method::PUT,
+            path: path.replace("{id}", &t.relation[i.min(2)]),
+            json: Some(json!({"parental_responsibility": true})),
+            upload: None,
+        },
         // The first step only: it checks everything and erases nothing.
         ("POST", "/v1/staff/erasures") => {
             let person = match place {
