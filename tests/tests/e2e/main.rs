@@ -12,6 +12,7 @@ mod login_sync;
 mod privacy;
 mod push;
 mod reminders;
+mod responsibility;
 mod rights;
 mod secrets_leak;
 mod session;
