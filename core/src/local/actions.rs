@@ -540,14 +540,49 @@ fn check_contact_field(field: &str, v: &Option<String>, max: usize) -> Result<Op
     }
 }
 
-/// Changes the guardian's own contact details.
+/// A corrected name: trimmed, not blank, at most [`MAX_NAME_CHARS`] characters.
+fn check_name(field: &str, v: &Option<String>) -> Result<Option<String>> {
+    match check_contact_field(field, v, MAX_NAME_CHARS)? {
+        Some(n) if n.is_empty() => Err(Error::invalid(field)),
+        n => Ok(n),
+    }
+}
+
+/// Changes the guardian's own contact details, name and relations to their children.
 pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactChange) -> Result<()> {
     let u = UpdateContact {
         email: check_contact_field("email", &u.email, 254)?,
         phone: check_contact_field("phone", &u.phone, 32)?,
         address: check_contact_field("address", &u.address, 200)?,
         postal_code: check_contact_field("postal_code", &u.postal_code, 16)?,
+        first_name: check_name("first_name", &u.first_name)?,
+        last_name: check_name("last_name", &u.last_name)?,
+        relations: u.relations,
     };
+    if u.relations.len() > MAX_RELATION_CHANGES {
+        return Err(Error::invalid("relations"));
+    }
+    let mine = crate::local::reads::guardian_relations(c)?;
+    let mut links = Vec::new();
+    for r in &u.relations {
+        let link = mine
+            .iter()
+            .find(|l| l.guardian_id.as_str() == a.me && l.child_id == r.child_id);
+        match link {
+            Some(l)
+                if r.relation != Relation::Unknown
+                    && !links
+                        .iter()
+                        .any(|x: &GuardianChild| x.child_id == r.child_id) =>
+            {
+                links.push(GuardianChild {
+                    relation: r.relation,
+                    ..l.clone()
+                });
+            }
+            _ => return Err(Error::invalid("relations")),
+        }
+    }
     if let Some(e) = &u.email
         && !e.is_empty()
         && !e.contains('@')
@@ -579,10 +614,16 @@ pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactCha
             phone: removed_or_kept(g.phone.clone(), &u.phone),
             address: apply(g.address.clone(), &u.address),
             postal_code: apply(g.postal_code.clone(), &u.postal_code),
+            first_name: u.first_name.clone().unwrap_or(g.first_name.clone()),
+            last_name: u.last_name.clone().unwrap_or(g.last_name.clone()),
             ..g
         })],
         None => vec![],
     };
+    let shows = shows
+        .into_iter()
+        .chain(links.into_iter().map(Entity::GuardianChild))
+        .collect();
     queue(
         c,
         a,

@@ -90,6 +90,7 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         phone: Some(NEW_PHONE.into()),
         address: None,
         postal_code: None,
+        ..Default::default()
     })?;
     canary.sync().await?;
     // Each new contact is theirs once the code sent to it comes back.

@@ -64,7 +64,10 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
     assert_eq!(status, 200, "{body}");
     kari.sync().await?;
 
-    assert!(!kari.documents()?.iter().any(|d| d.id == doc), "document gone");
+    assert!(
+        !kari.documents()?.iter().any(|d| d.id == doc),
+        "document gone"
+    );
     assert!(!file.exists(), "and its cached file");
     assert!(kari.consents(emma.clone())?.is_empty(), "consents gone");
     assert_eq!(info(&kari)?, None, "free text gone");
@@ -90,7 +93,10 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
         .expect("the consent change is in the outbox");
     match &refused.status {
         OutboxStatus::Rejected { reason } => {
-            assert!(reason.contains("parental_responsibility_required"), "{reason}")
+            assert!(
+                reason.contains("parental_responsibility_required"),
+                "{reason}"
+            )
         }
         s => panic!("not rejected: {s:?}"),
     }
