@@ -133,6 +133,11 @@ pub struct UpdateContact {
     /// New postal code (postnummer), at most 10 letters, digits or spaces.
     #[schema(max_length = 10, pattern = "^[A-Za-z0-9 ]*$")]
     pub postal_code: Option<String>,
+    /// New free text about the guardian for the kindergarten, at most
+    /// [`MAX_GUARDIAN_INFO_CHARS`] characters. Empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000)]
+    pub info: Option<String>,
     /// Corrected given name(s), not blank, at most [`MAX_NAME_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
@@ -149,6 +154,8 @@ pub struct UpdateContact {
     pub relations: Vec<ChildRelation>,
 }
 
+/// Longest free text about a guardian, in characters.
+pub const MAX_GUARDIAN_INFO_CHARS: usize = 2000;
 /// Longest name accepted in a rectification, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Most relations corrected in one [`UpdateContact`].

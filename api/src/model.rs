@@ -83,6 +83,10 @@ pub struct Guardian {
     /// Postal code (postnummer), at most 10 letters, digits or spaces; `None` when not
     /// given or not visible.
     pub postal_code: Option<String>,
+    /// Free text the guardian gave the kindergarten about themself (at most 2,000
+    /// characters); visible to the guardian themself and to staff only, `None` otherwise.
+    #[serde(default)]
+    pub info: Option<String>,
 });
 
 wire!(enum

@@ -235,6 +235,9 @@ pub enum PrivacyCmd {
         address: Option<String>,
         #[arg(long)]
         postal_code: Option<String>,
+        /// Free text about you for the kindergarten (empty removes it).
+        #[arg(long)]
+        info: Option<String>,
         /// Your corrected given name(s).
         #[arg(long)]
         first_name: Option<String>,

@@ -83,6 +83,9 @@ pub struct ContactChange {
     /// The postcode.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub postal_code: Option<String>,
+    /// Free text about the guardian for the kindergarten (at most 2,000 characters).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub info: Option<String>,
     /// The corrected given name(s) (not blank).
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub first_name: Option<String>,

@@ -171,7 +171,7 @@ pub fn child(conn: &Connection, id: &str) -> AppResult<Option<Child>> {
     )
 }
 
-/// A guardian; contact fields only when the viewer is that guardian (or staff).
+/// A guardian; contact fields and free text only when the viewer is that guardian (or staff).
 pub fn guardian(
     conn: &Connection,
     id: &str,
@@ -180,7 +180,7 @@ pub fn guardian(
     let own = viewer.is_none_or(|v| v.id == id);
     one(
         conn,
-        "SELECT id, first_name, last_name, email, phone, address, postal_code
+        "SELECT id, first_name, last_name, email, phone, address, postal_code, info
          FROM guardians WHERE id = ?1",
         id,
         |r| {
@@ -195,6 +195,7 @@ pub fn guardian(
                 phone: contact(4)?,
                 address: contact(5)?,
                 postal_code: contact(6)?,
+                info: contact(7)?,
             })
         },
     )

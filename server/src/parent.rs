@@ -378,6 +378,13 @@ pub async fn update_contact(
             _ => Err(AppError::invalid("phone", "not a phone number")),
         })?;
         let address = contact_field("address", req.address, |v| Ok(v.to_owned()))?;
+        let info = contact_field("info", req.info, |v| {
+            if v.chars().count() <= MAX_GUARDIAN_INFO_CHARS {
+                Ok(v.to_owned())
+            } else {
+                Err(AppError::invalid("info", "at most 2000 characters"))
+            }
+        })?;
         let postal_code = contact_field("postal_code", req.postal_code, |v| {
             let ok = v.len() <= 10 && v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == ' ');
             if ok {
@@ -430,8 +437,12 @@ pub async fn update_contact(
         let removals = [("email", email), ("phone", phone)]
             .into_iter()
             .filter(|(_, v)| matches!(v, Some(None)));
-        for (column, value) in removals.chain([("address", address), ("postal_code", postal_code)])
-        {
+        let plain = [
+            ("address", address),
+            ("postal_code", postal_code),
+            ("info", info),
+        ];
+        for (column, value) in removals.chain(plain) {
             if matches!(column, "email" | "phone") {
                 forget_old_contact(c.conn, column, &c.view.id, None)?;
             }

@@ -540,6 +540,16 @@ fn check_contact_field(field: &str, v: &Option<String>, max: usize) -> Result<Op
     }
 }
 
+/// The guardian's free text: at most [`MAX_GUARDIAN_INFO_CHARS`] characters, line breaks
+/// allowed.
+fn check_info(v: &Option<String>) -> Result<Option<String>> {
+    match v {
+        Some(t) if t.chars().count() > MAX_GUARDIAN_INFO_CHARS => Err(Error::invalid("info")),
+        Some(t) => Ok(Some(t.trim().to_owned())),
+        None => Ok(None),
+    }
+}
+
 /// A corrected name: trimmed, not blank, at most [`MAX_NAME_CHARS`] characters.
 fn check_name(field: &str, v: &Option<String>) -> Result<Option<String>> {
     match check_contact_field(field, v, MAX_NAME_CHARS)? {
@@ -555,6 +565,7 @@ pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactCha
         phone: check_contact_field("phone", &u.phone, 32)?,
         address: check_contact_field("address", &u.address, 200)?,
         postal_code: check_contact_field("postal_code", &u.postal_code, 16)?,
+        info: check_info(&u.info)?,
         first_name: check_name("first_name", &u.first_name)?,
         last_name: check_name("last_name", &u.last_name)?,
         relations: u.relations,
@@ -614,6 +625,7 @@ pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactCha
             phone: removed_or_kept(g.phone.clone(), &u.phone),
             address: apply(g.address.clone(), &u.address),
             postal_code: apply(g.postal_code.clone(), &u.postal_code),
+            info: apply(g.info.clone(), &u.info),
             first_name: u.first_name.clone().unwrap_or(g.first_name.clone()),
             last_name: u.last_name.clone().unwrap_or(g.last_name.clone()),
             ..g

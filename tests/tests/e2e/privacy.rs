@@ -236,11 +236,16 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
         }],
         ..Default::default()
     })));
+    assert!(invalid(kp.update_contact(ContactChange {
+        info: Some("x".repeat(2001)),
+        ..Default::default()
+    })));
     assert_eq!(kp.outbox()?.len(), queued, "nothing queued");
 
     kp.update_contact(ContactChange {
         first_name: Some("Karianne".into()),
         last_name: Some("Nordmann-Li".into()),
+        info: Some("Jobber natt, ring etter kl. 12".into()),
         relations: vec![ChildRelation {
             child_id: emma.clone(),
             relation: Relation::Guardian,
@@ -260,6 +265,7 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
         ("Karianne", "Nordmann-Li")
     );
     assert_eq!(relation_of(&kp)?, Some(Relation::Guardian), "shown at once");
+    assert_eq!(me.info.as_deref(), Some("Jobber natt, ring etter kl. 12"));
     assert_eq!(kp.sync().await?.rejected, 0);
 
     let stored =
@@ -272,6 +278,12 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         };
+    let info: Option<String> = server_db(&server)?.query_row(
+        "SELECT info FROM guardians WHERE id = ?1",
+        [demo::GUARDIAN_ID],
+        |r| r.get(0),
+    )?;
+    assert_eq!(info.as_deref(), Some("Jobber natt, ring etter kl. 12"));
     let on_server = stored(&server)?;
     assert_eq!(
         on_server,
@@ -286,6 +298,10 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
         .find(|g| g.id.as_str() == demo::GUARDIAN_ID)
         .ok_or_else(|| anyhow::anyhow!("Kari not seen"))?;
     assert_eq!(kari.first_name, "Karianne");
+    assert_eq!(
+        kari.info, None,
+        "the free text is Kari's and the kindergarten's only"
+    );
     assert_eq!(relation_of(&other)?, Some(Relation::Guardian));
 
     // The server refuses bad input with a stable code and changes nothing.
@@ -307,6 +323,11 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
             "invalid_input",
         ),
         (serde_json::json!({"last_name": " "}), 400, "invalid_input"),
+        (
+            serde_json::json!({"info": "x".repeat(2001)}),
+            400,
+            "invalid_input",
+        ),
     ] {
         let (s, answer) = raw
             .send(reqwest::Method::PUT, paths::ME_CONTACT, Some(&body))
