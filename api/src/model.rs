@@ -163,6 +163,10 @@ pub struct Staff {
     pub phone: Option<String>,
     /// Work e-mail address; `None` when not given.
     pub email: Option<String>,
+    /// Free text the staff member wrote about themself for the families (at most 2,000
+    /// characters), set with `PUT /v1/staff/me/info`; `None` when not given.
+    #[serde(default)]
+    pub info: Option<String>,
 });
 
 wire!(enum

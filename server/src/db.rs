@@ -57,8 +57,10 @@ const MIGRATIONS: &[&str] = &[
     // Version 9: whether a guardian has parental responsibility for a child (see
     // `responsibility`); existing links keep it.
     "ALTER TABLE guardian_children ADD COLUMN parental_responsibility INTEGER NOT NULL DEFAULT 1;",
-    // Version 10: the guardian's free text about themself (the privacy notice's category).
-    "ALTER TABLE guardians ADD COLUMN info TEXT;",
+    // Version 10: the guardian's and the staff member's free text about themself (the
+    // privacy notice's categories).
+    "ALTER TABLE guardians ADD COLUMN info TEXT;
+     ALTER TABLE staff ADD COLUMN info TEXT;",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

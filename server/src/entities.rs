@@ -204,7 +204,7 @@ pub fn guardian(
 pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, department_id, name, role, phone, email FROM staff WHERE id = ?1",
+        "SELECT id, kindergarten_id, department_id, name, role, phone, email, info FROM staff WHERE id = ?1",
         id,
         |r| {
             Ok(Staff {
@@ -215,6 +215,7 @@ pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
                 role: enum_from(r.get(4)?)?,
                 phone: r.get(5)?,
                 email: r.get(6)?,
+                info: r.get(7)?,
             })
         },
     )

@@ -54,6 +54,8 @@ pub enum Action {
     /// Say whether a guardian has parental responsibility for a child (see
     /// [`crate::responsibility`]).
     ParentalResponsibility,
+    /// Write one's own free text for the families.
+    OwnInfo,
 }
 
 /// Where a route's target is, to check it against the caller's department.
@@ -77,6 +79,8 @@ pub enum Target {
     QueryChild,
     /// The `{id}` path parameter, a guardian–child link (its child's department).
     PathRelation,
+    /// The caller themself: no place to check.
+    Caller,
 }
 
 /// One staff route and what it needs.
@@ -161,6 +165,7 @@ pub const RULES: &[Rule] = &[
         Action::Erase,
         Target::Kindergarten,
     ),
+    rule("PUT", p::STAFF_ME_INFO, Action::OwnInfo, Target::Caller),
     rule(
         "PUT",
         p::STAFF_PARENTAL_RESPONSIBILITY,
@@ -184,7 +189,10 @@ pub fn permitted(role: StaffRole, action: Action) -> bool {
         StaffRole::Teacher => !matches!(action, PrivacyRequests | Erase | SendQueue),
         // Not ParentalResponsibility: a pedagogical leader (teacher) or the manager records it.
         StaffRole::Assistant => {
-            matches!(action, Log | Message | CheckIn | Acknowledge | UploadPhoto)
+            matches!(
+                action,
+                Log | Message | CheckIn | Acknowledge | UploadPhoto | OwnInfo
+            )
         }
         StaffRole::Unknown => false,
     }
@@ -286,6 +294,7 @@ fn lookup(target: Target, params: &HashMap<String, String>, parts: &Parts, body:
         Target::PathThread => one(THREAD, params.get("id")),
         Target::PathAbsence => one(ABSENCE, params.get("id")),
         Target::PathRelation => one(RELATION, params.get("id")),
+        Target::Caller => Lookup::Handler,
         Target::QueryChildren => match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
             Ok(Query(q)) => match q.get("children") {
                 Some(list) => {

@@ -22,6 +22,7 @@ mod reminders;
 mod responsibility;
 mod retention;
 mod roles;
+mod staff_info;
 mod sync;
 mod telemetry;
 mod telemetry_tokens;
