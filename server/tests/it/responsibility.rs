@@ -42,6 +42,18 @@ fn of_child(state: &State, kind: EntityKind, child: &str) -> usize {
         .count()
 }
 
+/// Staff set the responsibility of a link (`path`) to `value`.
+async fn put(h: &Harness, staff: &str, path: &str, value: Value) -> Resp {
+    h.call(
+        Method::PUT,
+        path,
+        Some(staff),
+        Some(json!({ "parental_responsibility": value })),
+        None,
+    )
+    .await
+}
+
 const INFO: &str = "Responsibility test: epipen in the red bag";
 
 #[tokio::test]
@@ -85,25 +97,15 @@ async fn a_guardian_without_parental_responsibility_loses_documents_consents_and
 
     // Bad input changes nothing.
     let path = format!("/v1/staff/relations/{link}/parental-responsibility");
-    let r = h
-        .call(
-            Method::PUT,
-            &path,
-            Some(&staff),
-            Some(json!({"parental_responsibility": "no"})),
-            None,
-        )
-        .await;
+    let r = put(&h, &staff, &path, json!("no")).await;
     assert_eq!(r.status, 400, "{r:?}");
-    let r = h
-        .call(
-            Method::PUT,
-            "/v1/staff/relations/no-such-link/parental-responsibility",
-            Some(&staff),
-            Some(json!({"parental_responsibility": false})),
-            None,
-        )
-        .await;
+    let r = put(
+        &h,
+        &staff,
+        "/v1/staff/relations/no-such-link/parental-responsibility",
+        json!(false),
+    )
+    .await;
     assert_eq!(
         (r.status, r.body["code"].as_str()),
         (404, Some("not_found")),
@@ -114,15 +116,7 @@ async fn a_guardian_without_parental_responsibility_loses_documents_consents_and
     let (theirs_before, _) = fresh(&h, &other).await;
 
     // Staff take it away.
-    let r = h
-        .call(
-            Method::PUT,
-            &path,
-            Some(&staff),
-            Some(json!({"parental_responsibility": false})),
-            None,
-        )
-        .await;
+    let r = put(&h, &staff, &path, json!(false)).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["parental_responsibility"], false);
 
@@ -196,15 +190,7 @@ async fn a_guardian_without_parental_responsibility_loses_documents_consents_and
 
     // Given back: everything comes back at the next sync.
     let (_, cursor) = fresh(&h, &kari).await;
-    let r = h
-        .call(
-            Method::PUT,
-            &path,
-            Some(&staff),
-            Some(json!({"parental_responsibility": true})),
-            None,
-        )
-        .await;
+    let r = put(&h, &staff, &path, json!(true)).await;
     assert_eq!(r.status, 200, "{r:?}");
     let (changes, _) = h.sync_from(&kari, cursor, 500).await;
     let mut back = now;

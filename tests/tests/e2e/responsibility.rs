@@ -14,6 +14,19 @@ use kidplan_tests::*;
 const EMMA_DOCUMENT_ID: &str = "5790f82e-c1d3-4cff-aa3a-f4d46b0a18e8";
 const INFO: &str = "Responsibility e2e: epipen in the red bag";
 
+/// Staff set the responsibility of the link at `path`.
+async fn set(staff: &RawSession, path: &str, value: bool) -> anyhow::Result<()> {
+    let (status, body) = staff
+        .send(
+            reqwest::Method::PUT,
+            path,
+            Some(&serde_json::json!({ "parental_responsibility": value })),
+        )
+        .await?;
+    anyhow::ensure!(status == 200, "{status} {body}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_parental_responsibility_the_device_drops_documents_consents_and_free_text()
 -> anyhow::Result<()> {
@@ -54,14 +67,7 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
     assert_eq!(info(&kari)?.as_deref(), Some(INFO));
 
     let path = format!("/v1/staff/relations/{link}/parental-responsibility");
-    let (status, body) = staff
-        .send(
-            reqwest::Method::PUT,
-            &path,
-            Some(&serde_json::json!({"parental_responsibility": false})),
-        )
-        .await?;
-    assert_eq!(status, 200, "{body}");
+    set(&staff, &path, false).await?;
     kari.sync().await?;
 
     assert!(
@@ -109,14 +115,7 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
     assert_eq!(info(&other)?.as_deref(), Some(INFO));
 
     // Given back: everything comes back.
-    let (status, body) = staff
-        .send(
-            reqwest::Method::PUT,
-            &path,
-            Some(&serde_json::json!({"parental_responsibility": true})),
-        )
-        .await?;
-    assert_eq!(status, 200, "{body}");
+    set(&staff, &path, true).await?;
     kari.sync().await?;
     assert!(kari.documents()?.iter().any(|d| d.id == doc));
     assert_eq!(kari.consents(emma.clone())?.len(), consents);
