@@ -56,6 +56,19 @@ fn check_required(field: &str, text: &str, max: usize) -> Result<String> {
     Ok(t.to_owned())
 }
 
+/// Refuses an action that needs parental responsibility for a child the guardian's link says
+/// they have none for (the server's rule, `server/src/responsibility.rs`).
+fn check_responsibility(c: &Connection, a: &Actor, child: &ChildId) -> Result<()> {
+    let without = crate::local::reads::guardian_relations(c)?.iter().any(|l| {
+        l.guardian_id.as_str() == a.me && &l.child_id == child && !l.parental_responsibility
+    });
+    if without {
+        Err(Error::NoParentalResponsibility)
+    } else {
+        Ok(())
+    }
+}
+
 fn check_child(c: &Connection, child: &ChildId) -> Result<()> {
     if cache::exists(c, EntityKind::Child, child.as_str())? {
         Ok(())
@@ -476,6 +489,7 @@ pub fn change_consent(
     state: ConsentState,
 ) -> Result<()> {
     check_child(c, &child_id)?;
+    check_responsibility(c, a, &child_id)?;
     if kind == ConsentKind::Unknown {
         return Err(Error::invalid("kind"));
     }
@@ -782,6 +796,9 @@ pub fn request_privacy(
             .any(|k| &k.id == child)
     {
         return Err(Error::invalid("child_id"));
+    }
+    if let Some(child) = &ask.child_id {
+        check_responsibility(c, a, child)?;
     }
     if ask.child_info.is_some() && ask.child_id.is_none() {
         return Err(Error::invalid("child_info"));

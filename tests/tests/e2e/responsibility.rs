@@ -1,13 +1,12 @@
 //! Parental responsibility (issue 10.4) end to end through the core: staff take it from Kari
 //! for Emma; at her next sync Kari's device drops Emma's document (cache row and cached file),
 //! Emma's consents and Emma's free text, keeps Emma and the link (which says so); a consent
-//! change Kari makes anyway is rejected by the server with `parental_responsibility_required`
-//! and leaves no trace in her view; Emma's other guardian keeps everything; given back, it
+//! change Kari tries anyway is refused on her device (`Forbidden`, nothing queued) and by the
+//! server (`403 parental_responsibility_required`); Emma's other guardian keeps everything; given back, it
 //! all comes back at the next sync.
 
 use kidplan_api::model::{ConsentKind, ConsentState};
 use kidplan_api::{ChildId, DocumentId};
-use kidplan_core::OutboxStatus;
 use kidplan_tests::*;
 
 /// The seeded document about Emma ("Utviklingssamtale Emma").
@@ -85,27 +84,28 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
         .expect("the link stays");
     assert!(!own.parental_responsibility, "the link says so");
 
-    // A consent change anyway: refused by the server, nothing left in Kari's view.
-    kari.change_consent(
-        emma.clone(),
-        ConsentKind::PhotosInternal,
-        ConsentState::Denied,
-    )?;
-    kari.sync().await?;
-    let refused = kari
-        .outbox()?
-        .into_iter()
-        .find(|o| o.entity_id.contains(emma.as_str()) || o.target.contains(emma.as_str()))
-        .expect("the consent change is in the outbox");
-    match &refused.status {
-        OutboxStatus::Rejected { reason } => {
-            assert!(
-                reason.contains("parental_responsibility_required"),
-                "{reason}"
-            )
-        }
-        s => panic!("not rejected: {s:?}"),
-    }
+    // A consent change anyway: refused on the device, nothing queued; and were it sent (an
+    // older cache), the server refuses it too: the outbox item is rejected.
+    let queued = kari.outbox()?.len();
+    assert_eq!(
+        kari.change_consent(
+            emma.clone(),
+            ConsentKind::PhotosInternal,
+            ConsentState::Denied,
+        ),
+        Err(kidplan_core::KidplanError::Forbidden)
+    );
+    assert_eq!(kari.outbox()?.len(), queued, "nothing queued");
+    let kari_raw = RawSession::login(&server, demo::GUARDIAN_EMAIL).await?;
+    let (status, body) = kari_raw
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/children/{emma}/consents/photos_internal"),
+            Some(&serde_json::json!({"state": "denied"})),
+        )
+        .await?;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "parental_responsibility_required");
     assert!(kari.consents(emma.clone())?.is_empty());
 
     // The other guardian keeps everything.
