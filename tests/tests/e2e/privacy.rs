@@ -338,3 +338,39 @@ async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()>
     server.stop().await;
     Ok(())
 }
+
+/// The staff member's free text (a category of the notice) reaches the families' devices, and
+/// leaves them with the staff member's erasure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_free_text_reaches_the_device_and_leaves_with_the_staff_member() -> anyhow::Result<()>
+{
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
+    // Tone Bakke, a teacher, logs in by phone.
+    let teacher = RawSession::login(&server, "+4792000002").await?;
+    let text = "Staffnote e2e: glad i friluftsliv";
+    let (status, me) = teacher
+        .send(
+            reqwest::Method::PUT,
+            paths::STAFF_ME_INFO,
+            Some(&serde_json::json!({ "info": text })),
+        )
+        .await?;
+    assert_eq!(status, 200, "{me}");
+    let id = me["id"].as_str().unwrap_or_default().to_owned();
+    kp.sync().await?;
+    let shown = kp.staff()?.into_iter().find(|s| s.id.as_str() == id);
+    assert_eq!(shown.and_then(|s| s.info).as_deref(), Some(text));
+
+    let manager = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let _: kidplan_api::staff::ErasureReport = manager
+        .erase(kidplan_api::staff::Person::Staff(id.clone().into()))
+        .await?;
+    kp.sync().await?;
+    assert!(
+        kp.staff()?
+            .iter()
+            .all(|s| s.id.as_str() != id && s.info.as_deref() != Some(text))
+    );
+    server.stop().await;
+    Ok(())
+}
