@@ -410,14 +410,19 @@ impl Seeder<'_> {
                 Some(GUARDIAN_EMAIL),
                 Some(GUARDIAN_PHONE),
             ),
-            G::new(
-                "7f150524-34b9-45df-9e77-69b10f4205b4",
-                KINDERGARTEN_ID,
-                "Ola",
-                "Nordmann",
-                Some("ola.nordmann@example.org"),
-                None,
-            ),
+            G {
+                // A mention of the canary guardian in another person's free text: redacted
+                // when the canary is erased (see `redaction`).
+                info: Some(format!("Henter ofte sammen med {CANARY_GUARDIAN_NAME}")),
+                ..G::new(
+                    "7f150524-34b9-45df-9e77-69b10f4205b4",
+                    KINDERGARTEN_ID,
+                    "Ola",
+                    "Nordmann",
+                    Some("ola.nordmann@example.org"),
+                    None,
+                )
+            },
             G::new(
                 SECOND_GUARDIAN_ID,
                 KINDERGARTEN_ID,
