@@ -133,6 +133,42 @@ pub struct UpdateContact {
     /// New postal code (postnummer), at most 10 letters, digits or spaces.
     #[schema(max_length = 10, pattern = "^[A-Za-z0-9 ]*$")]
     pub postal_code: Option<String>,
+    /// New free text about the guardian for the kindergarten, at most
+    /// [`MAX_GUARDIAN_INFO_CHARS`] characters. Empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000)]
+    pub info: Option<String>,
+    /// Corrected given name(s), not blank, at most [`MAX_NAME_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub first_name: Option<String>,
+    /// Corrected family name, not blank, at most [`MAX_NAME_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub last_name: Option<String>,
+    /// Corrected relations to the guardian's own children, at most one per child and at most
+    /// [`MAX_RELATION_CHANGES`]; a child that is not the guardian's is `404`, `unknown` is
+    /// refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
+    pub relations: Vec<ChildRelation>,
+}
+
+/// Longest free text about a guardian, in characters.
+pub const MAX_GUARDIAN_INFO_CHARS: usize = 2000;
+/// Longest name accepted in a rectification, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Most relations corrected in one [`UpdateContact`].
+pub const MAX_RELATION_CHANGES: usize = 20;
+
+/// How the guardian is related to one of their children, as corrected in [`UpdateContact`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ChildRelation {
+    /// One of the guardian's own children.
+    pub child_id: ChildId,
+    /// The corrected relation (`unknown` is refused).
+    pub relation: Relation,
 }
 
 /// `POST /v1/me/contact/confirm` → [`Guardian`]: the code sent to the new e-mail address or

@@ -36,6 +36,9 @@ pub enum ErrorCode {
     ConsentRequired,
     /// The same privacy right is already requested and not yet answered.
     AlreadyRequested,
+    /// The guardian has no parental responsibility (foreldreansvar) for the child, which the
+    /// action needs (a consent, a privacy request about the child, the child's documents).
+    ParentalResponsibilityRequired,
     /// A value from a newer server; shown as unknown, never fails a page.
     #[serde(other)]
     Unknown,

@@ -83,6 +83,10 @@ pub struct Guardian {
     /// Postal code (postnummer), at most 10 letters, digits or spaces; `None` when not
     /// given or not visible.
     pub postal_code: Option<String>,
+    /// Free text the guardian gave the kindergarten about themself (at most 2,000
+    /// characters); visible to the guardian themself and to staff only, `None` otherwise.
+    #[serde(default)]
+    pub info: Option<String>,
 });
 
 wire!(enum
@@ -114,7 +118,19 @@ pub struct GuardianChild {
     pub child_id: ChildId,
     /// How the guardian is related to the child.
     pub relation: Relation,
+    /// Whether the guardian has parental responsibility (foreldreansvar) for the child. A
+    /// guardian without it sees the child's name, attendance, absences, holidays, log, photos,
+    /// calendar, threads and broadcasts, but not the child's documents, consents or free text,
+    /// and may not change consents or ask for rights about the child. Staff (manager or
+    /// teacher) set it; absent on the wire (an older server) means `true`.
+    #[serde(default = "responsible_by_default")]
+    #[schema(default = true)]
+    pub parental_responsibility: bool,
 });
+
+fn responsible_by_default() -> bool {
+    true
+}
 
 wire!(enum
 /// What a member of staff does.
@@ -147,6 +163,10 @@ pub struct Staff {
     pub phone: Option<String>,
     /// Work e-mail address; `None` when not given.
     pub email: Option<String>,
+    /// Free text the staff member wrote about themself for the families (at most 2,000
+    /// characters), set with `PUT /v1/staff/me/info`; `None` when not given.
+    #[serde(default)]
+    pub info: Option<String>,
 });
 
 wire!(enum

@@ -186,6 +186,15 @@ fn staff_attendance() {}
     responses((status = 200, body = Absence), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 fn staff_acknowledge_absence() {}
 
+#[utoipa::path(put, path = "/v1/staff/relations/{id}/parental-responsibility", request_body = SetParentalResponsibility, tag = "staff", security(("bearer" = [])),
+    params(("id" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, body = GuardianChild), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_set_parental_responsibility() {}
+
+#[utoipa::path(put, path = "/v1/staff/me/info", request_body = SetStaffInfo, tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Staff), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_set_info() {}
+
 #[utoipa::path(get, path = "/v1/staff/privacy-requests", tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = Vec<PrivacyRequest>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn staff_privacy_requests() {}
@@ -222,7 +231,7 @@ impl Modify for BearerAuth {
         update_notification_preferences, update_reminder_settings, export, list_privacy_requests, create_privacy_request,
         photo_content, document_content, upsert_push_registration, delete_push_registration,
         telemetry, telemetry_counters, telemetry_key, telemetry_tokens, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
-        staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence,
+        staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence, staff_set_parental_responsibility, staff_set_info,
         staff_privacy_requests, staff_handle_privacy_request, staff_erase, staff_send_queue,
     ),
     components(schemas(EntityKind, ChangeOp, Change, Kindergarten, Department, Child, Guardian,

@@ -73,6 +73,10 @@ pub const STAFF_DOCUMENTS: &str = "/v1/staff/documents";
 pub const STAFF_ATTENDANCE: &str = "/v1/staff/attendance/{child_id}";
 /// Staff, `POST`: acknowledge an absence report.
 pub const STAFF_ABSENCE_ACK: &str = "/v1/staff/absences/{id}/acknowledge";
+/// Staff, `PUT`: the staff member's own free text for the families.
+pub const STAFF_ME_INFO: &str = "/v1/staff/me/info";
+/// `PUT`: whether a guardian has parental responsibility for a child (a guardian–child link).
+pub const STAFF_PARENTAL_RESPONSIBILITY: &str = "/v1/staff/relations/{id}/parental-responsibility";
 /// Staff, `GET`: the privacy requests of the kindergarten's guardians.
 pub const STAFF_PRIVACY_REQUESTS: &str = "/v1/staff/privacy-requests";
 /// Staff, `POST`: complete or reject a privacy request.

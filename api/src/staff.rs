@@ -18,6 +18,23 @@ pub struct WriteLogEntry {
     pub text: String,
 }
 
+/// `PUT /v1/staff/relations/{id}/parental-responsibility` → [`GuardianChild`]: whether the
+/// guardian of the link has parental responsibility (foreldreansvar) for its child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetParentalResponsibility {
+    /// `true`: the guardian has parental responsibility; `false`: they have not.
+    pub parental_responsibility: bool,
+}
+
+/// `PUT /v1/staff/me/info` → [`Staff`]: the staff member's own free text for the families.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetStaffInfo {
+    /// The text, at most [`crate::commands::MAX_GUARDIAN_INFO_CHARS`] characters; `null` or
+    /// empty removes it.
+    #[schema(max_length = 2000)]
+    pub info: Option<String>,
+}
+
 /// `POST /v1/staff/threads/{id}/messages` → [`Message`]: answer a thread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffMessage {

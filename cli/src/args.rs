@@ -235,6 +235,19 @@ pub enum PrivacyCmd {
         address: Option<String>,
         #[arg(long)]
         postal_code: Option<String>,
+        /// Free text about you for the kindergarten (empty removes it).
+        #[arg(long)]
+        info: Option<String>,
+        /// Your corrected given name(s).
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Your corrected family name.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Your corrected relation to a child: `CHILD=RELATION` (the child's first name or id;
+        /// mother, father, parent, guardian or other). Repeat for several children.
+        #[arg(long = "relation", value_name = "CHILD=RELATION")]
+        relations: Vec<String>,
     },
     /// Ask the kindergarten to correct a child's free text (allergies, needs); it accepts or
     /// declines, and the answer reaches this device.

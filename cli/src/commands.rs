@@ -708,6 +708,7 @@ pub async fn contact(g: &Global, cmd: ContactCmd) -> CliResult<()> {
                     phone,
                     address,
                     postal_code,
+                    ..Default::default()
                 })
                 .map_err(|e| ctx.fail(e))?;
             send_now(&ctx).await?;

@@ -6,6 +6,8 @@ use crate::commands::{self, child_by_query, open, short};
 use crate::errors::{CliResult, Fail};
 use crate::out;
 use crate::output::{self, DIM, GREEN, Table, paint};
+use kidplan_api::commands::ChildRelation;
+use kidplan_api::model::Relation;
 use kidplan_api::privacy::{ObjectionTo, PrivacyRight};
 use kidplan_core::{ContactChange, OutboxStatus, PrivacyAsk};
 
@@ -70,13 +72,35 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
             phone,
             address,
             postal_code,
+            info,
+            first_name,
+            last_name,
+            relations,
         } => {
+            let mut changes = Vec::new();
+            for r in relations {
+                let (child, relation) = r.split_once('=').unwrap_or((r.as_str(), ""));
+                let c = child_by_query(&ctx, child)?;
+                // An unknown relation is refused by the core (invalid `relations`).
+                let relation = serde_json::from_value(serde_json::Value::String(
+                    relation.trim().to_ascii_lowercase(),
+                ))
+                .unwrap_or(Relation::Unknown);
+                changes.push(ChildRelation {
+                    child_id: c.id,
+                    relation,
+                });
+            }
             ctx.kp
                 .update_contact(ContactChange {
                     email,
                     phone,
                     address,
                     postal_code,
+                    info,
+                    first_name,
+                    last_name,
+                    relations: changes,
                 })
                 .map_err(|e| ctx.fail(e))?;
             "the correction of your contact details"

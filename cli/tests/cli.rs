@@ -327,6 +327,26 @@ fn everyday_commands_against_a_real_server() {
     let r = cmd(&url, d, &["children"]);
     ok(&r, "children");
     assert!(r.stdout.contains("Emma Nordmann") && r.stdout.contains("Jakob Nordmann"));
+
+    // Rectification of the guardian's name and relation to a child, sent at once.
+    let r = cmd(
+        &url,
+        d,
+        &[
+            "privacy",
+            "correct",
+            "--first-name",
+            "Karianne",
+            "--relation",
+            "emma=guardian",
+        ],
+    );
+    ok(&r, "privacy correct");
+    assert!(
+        r.stdout.contains("sent to the kindergarten"),
+        "{}",
+        r.stdout
+    );
     #[cfg(unix)]
     assert_private(d);
 
@@ -456,6 +476,12 @@ fn bad_input_gives_one_line_and_a_non_zero_exit() {
         &cmd(&url, d, &["login", demo::GUARDIAN_EMAIL, "--code", &code]),
         "login",
     );
+
+    // A relation that does not exist, a blank name: refused on the device.
+    let r = cmd(&url, d, &["privacy", "correct", "--relation", "emma=aunt"]);
+    one_line_failure(&r, "relations");
+    let r = cmd(&url, d, &["privacy", "correct", "--first-name", " "]);
+    one_line_failure(&r, "first_name");
 
     // Unknown child.
     let r = cmd(&url, d, &["log", "Ola"]);

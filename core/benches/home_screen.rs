@@ -78,6 +78,7 @@ fn pages() -> Vec<SyncPage> {
             phone: None,
             address: None,
             postal_code: None,
+            info: None,
         }),
     )];
     for c in &children {

@@ -109,6 +109,10 @@ pub enum Error {
     /// No such thing in the cache (or on the server, for a lookup the core made).
     #[error("not found")]
     NotFound,
+    /// The guardian has no parental responsibility for the child the action is about (the
+    /// server would refuse it too).
+    #[error("no parental responsibility")]
+    NoParentalResponsibility,
     /// No account is logged in, or its session is gone.
     #[error("no session")]
     NoSession,
@@ -163,6 +167,7 @@ impl Error {
         match self {
             Error::Invalid { field } => KidplanError::invalid(field),
             Error::NotFound => KidplanError::NotFound,
+            Error::NoParentalResponsibility => KidplanError::Forbidden,
             Error::NoSession | Error::SessionRevoked => KidplanError::SessionExpired,
             Error::Cancelled => KidplanError::Cancelled,
             Error::Http(e) => http_public(e),
@@ -195,7 +200,11 @@ impl Error {
     /// [`Error::is_panic`]).
     pub fn category(&self) -> Option<Metric> {
         Some(match self {
-            Error::Invalid { .. } | Error::NotFound | Error::NoSession | Error::Cancelled => {
+            Error::Invalid { .. }
+            | Error::NotFound
+            | Error::NoParentalResponsibility
+            | Error::NoSession
+            | Error::Cancelled => {
                 return None;
             }
             Error::SessionRevoked => Metric::ErrorSessionExpired,

@@ -226,6 +226,7 @@ mod tests {
                 phone: None,
                 address: None,
                 postal_code: None,
+                info: None,
             },
             Timestamp(0),
         )

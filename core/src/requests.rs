@@ -83,6 +83,18 @@ pub struct ContactChange {
     /// The postcode.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub postal_code: Option<String>,
+    /// Free text about the guardian for the kindergarten (at most 2,000 characters).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub info: Option<String>,
+    /// The corrected given name(s) (not blank).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub first_name: Option<String>,
+    /// The corrected family name (not blank).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub last_name: Option<String>,
+    /// Corrected relations to the guardian's own children, one per child.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
+    pub relations: Vec<kidplan_api::commands::ChildRelation>,
 }
 
 /// A privacy request with its details: which right, and for a rectification of a child's data

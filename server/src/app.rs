@@ -80,6 +80,11 @@ fn staff_routes(state: &AppState) -> Router<AppState> {
         .route(p::STAFF_EVENTS, post(staff::create_event))
         .route(p::STAFF_ATTENDANCE, post(staff::attendance))
         .route(p::STAFF_ABSENCE_ACK, post(staff::acknowledge_absence))
+        .route(p::STAFF_ME_INFO, put(staff::set_info))
+        .route(
+            p::STAFF_PARENTAL_RESPONSIBILITY,
+            put(staff::set_parental_responsibility),
+        )
         .route(p::STAFF_PRIVACY_REQUESTS, get(staff::privacy_requests))
         .route(
             p::STAFF_PRIVACY_REQUEST_HANDLE,

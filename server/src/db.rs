@@ -54,6 +54,13 @@ const MIGRATIONS: &[&str] = &[
     // Version 8: per-guardian tombstones, the fields of rectification and objection requests
     // (see `consent`).
     include_str!("migrations/008_privacy.sql"),
+    // Version 9: whether a guardian has parental responsibility for a child (see
+    // `responsibility`); existing links keep it.
+    "ALTER TABLE guardian_children ADD COLUMN parental_responsibility INTEGER NOT NULL DEFAULT 1;",
+    // Version 10: the guardian's and the staff member's free text about themself (the
+    // privacy notice's categories).
+    "ALTER TABLE guardians ADD COLUMN info TEXT;
+     ALTER TABLE staff ADD COLUMN info TEXT;",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

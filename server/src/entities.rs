@@ -2,7 +2,8 @@
 //!
 //! A guardian sees their own contact fields only, their own `read_at` on messages, only
 //! their own children among a photo's tags, and photos and messages only as consents and
-//! restrictions allow ([`crate::consent`]); staff (viewer `None`) see everything.
+//! restrictions allow ([`crate::consent`]) and a child's documents, consents and free text
+//! only with parental responsibility ([`crate::responsibility`]); staff (viewer `None`) see everything.
 
 use crate::db::opt;
 use crate::error::AppResult;
@@ -19,6 +20,9 @@ use serde::de::DeserializeOwned;
 pub struct GuardianView {
     pub id: String,
     pub children: Vec<String>,
+    /// The children this guardian has parental responsibility for (see
+    /// [`crate::responsibility`]).
+    pub responsible: Vec<String>,
     pub kindergartens: Vec<String>,
     pub departments: Vec<String>,
     /// Guardians sharing a child with this guardian, this guardian included.
@@ -31,6 +35,12 @@ impl GuardianView {
         let children = strings(
             conn,
             "SELECT child_id FROM guardian_children WHERE guardian_id = ?1 ORDER BY child_id",
+            id,
+        )?;
+        let responsible = strings(
+            conn,
+            "SELECT child_id FROM guardian_children WHERE guardian_id = ?1
+             AND parental_responsibility = 1 ORDER BY child_id",
             id,
         )?;
         let kindergartens = strings(
@@ -57,6 +67,7 @@ impl GuardianView {
         Ok(Self {
             id: id.to_owned(),
             children,
+            responsible,
             kindergartens,
             departments,
             coguardians,
@@ -160,7 +171,7 @@ pub fn child(conn: &Connection, id: &str) -> AppResult<Option<Child>> {
     )
 }
 
-/// A guardian; contact fields only when the viewer is that guardian (or staff).
+/// A guardian; contact fields and free text only when the viewer is that guardian (or staff).
 pub fn guardian(
     conn: &Connection,
     id: &str,
@@ -169,7 +180,7 @@ pub fn guardian(
     let own = viewer.is_none_or(|v| v.id == id);
     one(
         conn,
-        "SELECT id, first_name, last_name, email, phone, address, postal_code
+        "SELECT id, first_name, last_name, email, phone, address, postal_code, info
          FROM guardians WHERE id = ?1",
         id,
         |r| {
@@ -184,6 +195,7 @@ pub fn guardian(
                 phone: contact(4)?,
                 address: contact(5)?,
                 postal_code: contact(6)?,
+                info: contact(7)?,
             })
         },
     )
@@ -192,7 +204,7 @@ pub fn guardian(
 pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, department_id, name, role, phone, email FROM staff WHERE id = ?1",
+        "SELECT id, kindergarten_id, department_id, name, role, phone, email, info FROM staff WHERE id = ?1",
         id,
         |r| {
             Ok(Staff {
@@ -203,6 +215,7 @@ pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
                 role: enum_from(r.get(4)?)?,
                 phone: r.get(5)?,
                 email: r.get(6)?,
+                info: r.get(7)?,
             })
         },
     )
@@ -211,7 +224,8 @@ pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
 pub fn relation(conn: &Connection, id: &str) -> AppResult<Option<GuardianChild>> {
     one(
         conn,
-        "SELECT id, guardian_id, child_id, relation FROM guardian_children WHERE id = ?1",
+        "SELECT id, guardian_id, child_id, relation, parental_responsibility
+         FROM guardian_children WHERE id = ?1",
         id,
         |r| {
             Ok(GuardianChild {
@@ -219,6 +233,7 @@ pub fn relation(conn: &Connection, id: &str) -> AppResult<Option<GuardianChild>>
                 guardian_id: r.get::<_, String>(1)?.into(),
                 child_id: r.get::<_, String>(2)?.into(),
                 relation: enum_from(r.get(3)?)?,
+                parental_responsibility: r.get(4)?,
             })
         },
     )
@@ -667,7 +682,7 @@ pub fn render(
     match kind {
         K::Kindergarten => json(kindergarten(conn, id)?),
         K::Department => json(department(conn, id)?),
-        K::Child => json(child(conn, id)?),
+        K::Child => json(child(conn, id)?.map(|c| crate::responsibility::child_for(viewer, c))),
         K::Guardian => json(guardian(conn, id, viewer)?),
         K::Staff => json(staff(conn, id)?),
         K::GuardianChild => json(relation(conn, id)?),
@@ -676,9 +691,15 @@ pub fn render(
         K::Message => json(message(conn, id, viewer)?),
         K::Absence => json(absence(conn, id)?),
         K::Holiday => json(holiday(conn, id)?),
-        K::Consent => json(consent(conn, id)?),
+        K::Consent => {
+            json(consent(conn, id)?.filter(|c| {
+                crate::responsibility::may_see(viewer, kind, Some(c.child_id.as_str()))
+            }))
+        }
         K::CalendarEvent => json(calendar_event(conn, id)?),
-        K::Document => json(document(conn, id)?),
+        K::Document => json(document(conn, id)?.filter(|d| {
+            crate::responsibility::may_see(viewer, kind, d.child_id.as_ref().map(|c| c.as_str()))
+        })),
         K::Photo => json(photo(conn, id, viewer)?),
         K::Attendance => json(attendance(conn, id)?),
         K::PickupPerson => json(pickup_person(conn, id)?),

@@ -7,7 +7,8 @@
 //! without scope that no feed shows (so another family or kindergarten learns nothing of how
 //! many entities went, or when); an entity that still exists but that one guardian may no
 //! longer see gets the same tombstone for that guardian alone ([`hide`], decided by
-//! [`crate::consent`], and by [`crate::erasure`] for what an erasure takes out of sight). Each row
+//! [`crate::consent`] and [`crate::responsibility`], and by [`crate::erasure`] for what an
+//! erasure takes out of sight). Each row
 //! also holds the ids that decide who sees it; the entity itself is read from its table for the
 //! viewer when the page is built. Paging from cursor 0 therefore always yields the current
 //! state, a snapshot.
@@ -221,11 +222,18 @@ fn shows(conn: &Connection, view: &GuardianView, kind: &str, id: &str) -> AppRes
             kindergartens,
             departments,
             kind,
-            id
+            id,
+            responsible_param(view)
         ],
         |r| r.get(0),
     )?;
     Ok(visible && render_for(conn, view, kind, id)?.is_some())
+}
+
+/// The viewer's parameter ?8 of [`VISIBLE`]: the children they have parental responsibility
+/// for.
+fn responsible_param(view: &GuardianView) -> String {
+    serde_json::to_string(&view.responsible).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// The viewer's parameters ?1 to ?5 of [`VISIBLE`].
@@ -316,9 +324,10 @@ pub fn remove_all(
 }
 
 /// Rows a guardian may see: ?1 guardian id, ?2 children, ?3 co-guardians, ?4 kindergartens,
-/// ?5 departments (JSON arrays).
+/// ?5 departments, ?8 the children they have parental responsibility for (JSON arrays).
 /// Tombstones (`op = 'delete'`) are never visible here: they reach guardians through `hidden`.
-const VISIBLE: &str = "((child_id IS NOT NULL AND child_id IN (SELECT value FROM json_each(?2)))
+const VISIBLE: &str = "((child_id IS NOT NULL AND child_id IN (SELECT value FROM json_each(?2))
+        AND __RESPONSIBILITY__)
     OR (child_id IS NULL AND guardian_id IS NOT NULL AND (
           (entity = 'guardian' AND guardian_id IN (SELECT value FROM json_each(?3)))
        OR (entity <> 'guardian' AND guardian_id = ?1)))
@@ -328,12 +337,18 @@ const VISIBLE: &str = "((child_id IS NOT NULL AND child_id IN (SELECT value FROM
         WHERE pc.photo_id = changes.entity_id AND pc.child_id IN (SELECT value FROM json_each(?2)))
         AND NOT __PHOTO_BLOCKED__))";
 
-/// [`VISIBLE`] with the photo rule of [`crate::consent`] filled in.
+/// [`VISIBLE`] with the photo rule of [`crate::consent`] and the parental responsibility rule
+/// of [`crate::responsibility`] filled in.
 fn visible_sql() -> String {
-    VISIBLE.replace(
-        "__PHOTO_BLOCKED__",
-        &crate::consent::photo_blocked_sql("changes.entity_id", "?2"),
-    )
+    VISIBLE
+        .replace(
+            "__PHOTO_BLOCKED__",
+            &crate::consent::photo_blocked_sql("changes.entity_id", "?2"),
+        )
+        .replace(
+            "__RESPONSIBILITY__",
+            &crate::responsibility::withheld_sql("?8"),
+        )
 }
 
 /// The feed's query: visible rows of `changes` and the guardian's own tombstones (`hidden`).
@@ -387,7 +402,8 @@ pub fn page(
             kindergartens,
             departments,
             cursor,
-            i64::from(limit) + 1
+            i64::from(limit) + 1,
+            responsible_param(view)
         ],
         |r| {
             Ok((

@@ -234,7 +234,10 @@ fn visible_file(
             } else if kind == EntityKind::Photo {
                 crate::consent::photo_visible(conn, id, &view)?
             } else {
-                tags.iter().any(|t| view.has_child(t))
+                tags.iter().any(|t| {
+                    crate::responsibility::may_see(Some(&view), EntityKind::Document, Some(t))
+                        && view.has_child(t)
+                })
             }
         }
         Role::Unknown => false,

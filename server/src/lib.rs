@@ -36,6 +36,7 @@ pub mod providers;
 mod push;
 mod redaction;
 pub mod reminders;
+mod responsibility;
 mod rights;
 pub mod seed;
 pub mod send_queue;

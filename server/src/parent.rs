@@ -304,6 +304,7 @@ pub async fn change_consent(
     let fp = fingerprint("change_consent", &[&child_id, &enum_str(&kind)], &req);
     command::run(&st, g, key, fp, move |c| {
         own_child(c, &child_id)?;
+        crate::responsibility::require(&c.view, &child_id)?;
         if kind == ConsentKind::Unknown {
             return Err(AppError::invalid("kind", "unknown consent kind"));
         }
@@ -377,6 +378,13 @@ pub async fn update_contact(
             _ => Err(AppError::invalid("phone", "not a phone number")),
         })?;
         let address = contact_field("address", req.address, |v| Ok(v.to_owned()))?;
+        let info = contact_field("info", req.info, |v| {
+            if v.chars().count() <= MAX_GUARDIAN_INFO_CHARS {
+                Ok(v.to_owned())
+            } else {
+                Err(AppError::invalid("info", "at most 2000 characters"))
+            }
+        })?;
         let postal_code = contact_field("postal_code", req.postal_code, |v| {
             let ok = v.len() <= 10 && v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == ' ');
             if ok {
@@ -385,6 +393,33 @@ pub async fn update_contact(
                 Err(AppError::invalid("postal_code", "not a postal code"))
             }
         })?;
+        let names = [("first_name", req.first_name), ("last_name", req.last_name)];
+        for (field, name) in &names {
+            if let Some(n) = name
+                && (n.trim().is_empty() || n.chars().count() > MAX_NAME_CHARS)
+            {
+                return Err(AppError::invalid(
+                    field,
+                    "a name is not blank and at most 100 characters",
+                ));
+            }
+        }
+        check_relations(&c.view, &req.relations)?;
+        for (column, name) in names {
+            if let Some(n) = name {
+                let sql = format!("UPDATE guardians SET {column} = ?2 WHERE id = ?1");
+                c.conn.execute(&sql, params![c.view.id, n.trim()])?;
+            }
+        }
+        for r in &req.relations {
+            let link: String = c.conn.query_row(
+                "UPDATE guardian_children SET relation = ?3 WHERE guardian_id = ?1 AND child_id = ?2
+                 RETURNING id",
+                params![c.view.id, r.child_id.0, enum_str(&r.relation)],
+                |row| row.get(0),
+            )?;
+            feed::touch(c.conn, EntityKind::GuardianChild, &link)?;
+        }
         // A new e-mail or phone waits for its code (see `contact_change`); removing one is
         // immediate.
         for value in [&email, &phone] {
@@ -402,8 +437,12 @@ pub async fn update_contact(
         let removals = [("email", email), ("phone", phone)]
             .into_iter()
             .filter(|(_, v)| matches!(v, Some(None)));
-        for (column, value) in removals.chain([("address", address), ("postal_code", postal_code)])
-        {
+        let plain = [
+            ("address", address),
+            ("postal_code", postal_code),
+            ("info", info),
+        ];
+        for (column, value) in removals.chain(plain) {
             if matches!(column, "email" | "phone") {
                 forget_old_contact(c.conn, column, &c.view.id, None)?;
             }
@@ -416,6 +455,27 @@ pub async fn update_contact(
         found(entities::guardian(c.conn, &c.view.id, Some(&c.view))?)
     })
     .await
+}
+
+/// Checks corrected relations: few, one per child, each of the guardian's own children (else
+/// `404`), none `unknown`.
+fn check_relations(view: &GuardianView, relations: &[ChildRelation]) -> AppResult<()> {
+    if relations.len() > MAX_RELATION_CHANGES {
+        return Err(AppError::invalid("relations", "too many relations"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in relations {
+        if r.relation == Relation::Unknown {
+            return Err(AppError::invalid("relations", "unknown relation"));
+        }
+        if !seen.insert(r.child_id.as_str()) {
+            return Err(AppError::invalid("relations", "one relation per child"));
+        }
+        if !view.has_child(r.child_id.as_str()) {
+            return Err(AppError::not_found());
+        }
+    }
+    Ok(())
 }
 
 /// `PUT /v1/me/notification-preferences`.

@@ -51,6 +51,11 @@ pub enum Action {
     Erase,
     /// See the e-mail/SMS/push send queue and its dead letters.
     SendQueue,
+    /// Say whether a guardian has parental responsibility for a child (see
+    /// [`crate::responsibility`]).
+    ParentalResponsibility,
+    /// Write one's own free text for the families.
+    OwnInfo,
 }
 
 /// Where a route's target is, to check it against the caller's department.
@@ -72,6 +77,10 @@ pub enum Target {
     QueryChildren,
     /// `child_id` in the query; absent is the whole kindergarten.
     QueryChild,
+    /// The `{id}` path parameter, a guardian–child link (its child's department).
+    PathRelation,
+    /// The caller themself: no place to check.
+    Caller,
 }
 
 /// One staff route and what it needs.
@@ -156,6 +165,13 @@ pub const RULES: &[Rule] = &[
         Action::Erase,
         Target::Kindergarten,
     ),
+    rule("PUT", p::STAFF_ME_INFO, Action::OwnInfo, Target::Caller),
+    rule(
+        "PUT",
+        p::STAFF_PARENTAL_RESPONSIBILITY,
+        Action::ParentalResponsibility,
+        Target::PathRelation,
+    ),
     rule(
         "GET",
         p::STAFF_SEND_QUEUE,
@@ -171,8 +187,12 @@ pub fn permitted(role: StaffRole, action: Action) -> bool {
     match role {
         StaffRole::Manager => true,
         StaffRole::Teacher => !matches!(action, PrivacyRequests | Erase | SendQueue),
+        // Not ParentalResponsibility: a pedagogical leader (teacher) or the manager records it.
         StaffRole::Assistant => {
-            matches!(action, Log | Message | CheckIn | Acknowledge | UploadPhoto)
+            matches!(
+                action,
+                Log | Message | CheckIn | Acknowledge | UploadPhoto | OwnInfo
+            )
         }
         StaffRole::Unknown => false,
     }
@@ -230,6 +250,8 @@ const CHILD: &str = "SELECT kindergarten_id, department_id FROM children WHERE i
 const DEPARTMENT: &str = "SELECT kindergarten_id, id FROM departments WHERE id = ?1";
 const THREAD: &str = "SELECT t.kindergarten_id, COALESCE(c.department_id, t.department_id)
      FROM threads t LEFT JOIN children c ON c.id = t.child_id WHERE t.id = ?1";
+const RELATION: &str = "SELECT c.kindergarten_id, c.department_id FROM guardian_children gc
+     JOIN children c ON c.id = gc.child_id WHERE gc.id = ?1";
 const ABSENCE: &str = "SELECT c.kindergarten_id, c.department_id FROM absences a
      JOIN children c ON c.id = a.child_id WHERE a.id = ?1";
 
@@ -271,6 +293,8 @@ fn lookup(target: Target, params: &HashMap<String, String>, parts: &Parts, body:
         Target::PathChild => one(CHILD, params.get("child_id")),
         Target::PathThread => one(THREAD, params.get("id")),
         Target::PathAbsence => one(ABSENCE, params.get("id")),
+        Target::PathRelation => one(RELATION, params.get("id")),
+        Target::Caller => Lookup::Handler,
         Target::QueryChildren => match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
             Ok(Query(q)) => match q.get("children") {
                 Some(list) => {

@@ -109,6 +109,20 @@ const FIELDS: &[Field] = &[
         scope: Some("kindergarten_id = ?1"),
     },
     Field {
+        kind: Some(EntityKind::Guardian),
+        table: "guardians",
+        key: "id",
+        columns: &["info"],
+        scope: Some("kindergarten_id = ?1"),
+    },
+    Field {
+        kind: Some(EntityKind::Staff),
+        table: "staff",
+        key: "id",
+        columns: &["info"],
+        scope: Some("kindergarten_id = ?1"),
+    },
+    Field {
         kind: Some(EntityKind::PrivacyRequest),
         table: "privacy_requests",
         key: "id",

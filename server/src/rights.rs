@@ -51,7 +51,8 @@ fn check(view: &GuardianView, req: &CreatePrivacyRequest) -> AppResult<()> {
         (Some(c), PrivacyRight::Rectification) if !view.has_child(c.as_str()) => {
             return Err(AppError::not_found());
         }
-        (Some(_), PrivacyRight::Rectification) | (None, _) => {}
+        (Some(c), PrivacyRight::Rectification) => crate::responsibility::require(view, c.as_str())?,
+        (None, _) => {}
         (Some(_), _) => {
             return Err(AppError::invalid(
                 "child_id",

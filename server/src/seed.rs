@@ -73,6 +73,8 @@ pub mod demo {
     pub const CANARY_GUARDIAN_EMAIL: &str = "canary.wqx@example.org";
     pub const CANARY_GUARDIAN_PHONE: &str = "+4799912345";
     pub const CANARY_GUARDIAN_ADDRESS: &str = "Canaryveien 7, Wqxby";
+    /// The canary guardian's free text about themself.
+    pub const CANARY_GUARDIAN_INFO: &str = "Canarynote: works nights, call after noon";
     pub const CANARY_PICKUP_NAME: &str = "Canarypickup Jxq";
     /// The thread the canary guardian started about Emma (the first message names them).
     pub const CANARY_THREAD_ID: &str = "ae97ba94-d0ed-482f-8f6d-05584ef8aa38";
@@ -84,7 +86,7 @@ pub mod demo {
     pub const CANARY_PHOTO_ID: &str = "907a70c3-1012-4037-b64c-e4228c38fb29";
 
     /// Every canary string: none may survive the erasure of the canary child and guardian.
-    pub const CANARY_STRINGS: [&str; 8] = [
+    pub const CANARY_STRINGS: [&str; 9] = [
         "Canaryx",
         "Qzv",
         "Canaryguardian",
@@ -93,6 +95,7 @@ pub mod demo {
         "+4799912345",
         "Canaryveien",
         "Canarypickup",
+        "Canarynote",
     ];
 }
 
@@ -354,9 +357,9 @@ impl Seeder<'_> {
 
     fn guardian(&mut self, g: &G) -> R {
         self.exec(
-            "INSERT INTO guardians (id, kindergarten_id, first_name, last_name, email, phone, address, postal_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![g.id, g.kg, g.first, g.last, g.email, g.phone, g.address, g.postal],
+            "INSERT INTO guardians (id, kindergarten_id, first_name, last_name, email, phone, address, postal_code, info)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![g.id, g.kg, g.first, g.last, g.email, g.phone, g.address, g.postal, g.info],
         )?;
         self.touch(EntityKind::Guardian, &g.id)
     }
@@ -389,6 +392,7 @@ impl Seeder<'_> {
             phone: Some(format!("+479300{n:04}")),
             address: Some(format!("Eksempelveien {}", n + 1)),
             postal: Some("0150".into()),
+            info: None,
             first,
             last: last.to_owned(),
         }
@@ -406,14 +410,19 @@ impl Seeder<'_> {
                 Some(GUARDIAN_EMAIL),
                 Some(GUARDIAN_PHONE),
             ),
-            G::new(
-                "7f150524-34b9-45df-9e77-69b10f4205b4",
-                KINDERGARTEN_ID,
-                "Ola",
-                "Nordmann",
-                Some("ola.nordmann@example.org"),
-                None,
-            ),
+            G {
+                // A mention of the canary guardian in another person's free text: redacted
+                // when the canary is erased (see `redaction`).
+                info: Some(format!("Henter ofte sammen med {CANARY_GUARDIAN_NAME}")),
+                ..G::new(
+                    "7f150524-34b9-45df-9e77-69b10f4205b4",
+                    KINDERGARTEN_ID,
+                    "Ola",
+                    "Nordmann",
+                    Some("ola.nordmann@example.org"),
+                    None,
+                )
+            },
             G::new(
                 SECOND_GUARDIAN_ID,
                 KINDERGARTEN_ID,
@@ -440,6 +449,7 @@ impl Seeder<'_> {
             ),
             G {
                 address: Some(CANARY_GUARDIAN_ADDRESS.into()),
+                info: Some(CANARY_GUARDIAN_INFO.into()),
                 ..G::new(
                     CANARY_GUARDIAN_ID,
                     KINDERGARTEN_ID,
@@ -886,6 +896,7 @@ struct G {
     phone: Option<String>,
     address: Option<String>,
     postal: Option<String>,
+    info: Option<String>,
 }
 
 impl G {
@@ -906,6 +917,7 @@ impl G {
             phone: phone.map(Into::into),
             address: Some("Storgata 1".into()),
             postal: Some("0155".into()),
+            info: None,
         }
     }
 }

@@ -337,6 +337,47 @@ pub async fn acknowledge_absence(
     .await
 }
 
+/// `PUT /v1/staff/me/info`: the staff member's own free text for the families.
+pub async fn set_info(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiJson(req): ApiJson<SetStaffInfo>,
+) -> AppResult<Json<Staff>> {
+    let info = req
+        .info
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if info
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > kidplan_api::commands::MAX_GUARDIAN_INFO_CHARS)
+    {
+        return Err(AppError::invalid("info", "at most 2000 characters"));
+    }
+    write(&st, s, move |c| {
+        c.conn.execute(
+            "UPDATE staff SET info = ?2 WHERE id = ?1",
+            params![c.staff_id, info],
+        )?;
+        feed::touch(c.conn, EntityKind::Staff, &c.staff_id)?;
+        found(entities::staff(c.conn, &c.staff_id)?)
+    })
+    .await
+}
+
+/// `PUT /v1/staff/relations/{id}/parental-responsibility`: whether the link's guardian has
+/// parental responsibility for its child (see [`crate::responsibility`]).
+pub async fn set_parental_responsibility(
+    State(st): State<AppState>,
+    s: StaffCaller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<SetParentalResponsibility>,
+) -> AppResult<Json<GuardianChild>> {
+    write(&st, s, move |c| {
+        crate::responsibility::set(c.conn, &c.kindergarten_id, &id, req.parental_responsibility)
+    })
+    .await
+}
+
 const KG_PRIVACY_REQUESTS: &str = "SELECT DISTINCT p.id FROM privacy_requests p JOIN guardians g ON g.id = p.guardian_id
      WHERE g.kindergarten_id = ?1 OR EXISTS (SELECT 1 FROM guardian_children gc JOIN children c ON c.id = gc.child_id
        WHERE gc.guardian_id = p.guardian_id AND c.kindergarten_id = ?1)

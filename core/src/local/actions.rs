@@ -56,6 +56,19 @@ fn check_required(field: &str, text: &str, max: usize) -> Result<String> {
     Ok(t.to_owned())
 }
 
+/// Refuses an action that needs parental responsibility for a child the guardian's link says
+/// they have none for (the server's rule, `server/src/responsibility.rs`).
+fn check_responsibility(c: &Connection, a: &Actor, child: &ChildId) -> Result<()> {
+    let without = crate::local::reads::guardian_relations(c)?.iter().any(|l| {
+        l.guardian_id.as_str() == a.me && &l.child_id == child && !l.parental_responsibility
+    });
+    if without {
+        Err(Error::NoParentalResponsibility)
+    } else {
+        Ok(())
+    }
+}
+
 fn check_child(c: &Connection, child: &ChildId) -> Result<()> {
     if cache::exists(c, EntityKind::Child, child.as_str())? {
         Ok(())
@@ -476,6 +489,7 @@ pub fn change_consent(
     state: ConsentState,
 ) -> Result<()> {
     check_child(c, &child_id)?;
+    check_responsibility(c, a, &child_id)?;
     if kind == ConsentKind::Unknown {
         return Err(Error::invalid("kind"));
     }
@@ -540,14 +554,60 @@ fn check_contact_field(field: &str, v: &Option<String>, max: usize) -> Result<Op
     }
 }
 
-/// Changes the guardian's own contact details.
+/// The guardian's free text: at most [`MAX_GUARDIAN_INFO_CHARS`] characters, line breaks
+/// allowed.
+fn check_info(v: &Option<String>) -> Result<Option<String>> {
+    match v {
+        Some(t) if t.chars().count() > MAX_GUARDIAN_INFO_CHARS => Err(Error::invalid("info")),
+        Some(t) => Ok(Some(t.trim().to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// A corrected name: trimmed, not blank, at most [`MAX_NAME_CHARS`] characters.
+fn check_name(field: &str, v: &Option<String>) -> Result<Option<String>> {
+    match check_contact_field(field, v, MAX_NAME_CHARS)? {
+        Some(n) if n.is_empty() => Err(Error::invalid(field)),
+        n => Ok(n),
+    }
+}
+
+/// Changes the guardian's own contact details, name and relations to their children.
 pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactChange) -> Result<()> {
     let u = UpdateContact {
         email: check_contact_field("email", &u.email, 254)?,
         phone: check_contact_field("phone", &u.phone, 32)?,
         address: check_contact_field("address", &u.address, 200)?,
         postal_code: check_contact_field("postal_code", &u.postal_code, 16)?,
+        info: check_info(&u.info)?,
+        first_name: check_name("first_name", &u.first_name)?,
+        last_name: check_name("last_name", &u.last_name)?,
+        relations: u.relations,
     };
+    if u.relations.len() > MAX_RELATION_CHANGES {
+        return Err(Error::invalid("relations"));
+    }
+    let mine = crate::local::reads::guardian_relations(c)?;
+    let mut links = Vec::new();
+    for r in &u.relations {
+        let link = mine
+            .iter()
+            .find(|l| l.guardian_id.as_str() == a.me && l.child_id == r.child_id);
+        match link {
+            Some(l)
+                if r.relation != Relation::Unknown
+                    && !links
+                        .iter()
+                        .any(|x: &GuardianChild| x.child_id == r.child_id) =>
+            {
+                links.push(GuardianChild {
+                    relation: r.relation,
+                    ..l.clone()
+                });
+            }
+            _ => return Err(Error::invalid("relations")),
+        }
+    }
     if let Some(e) = &u.email
         && !e.is_empty()
         && !e.contains('@')
@@ -579,10 +639,17 @@ pub fn update_contact(c: &Connection, a: &Actor, fx: &mut Effects, u: ContactCha
             phone: removed_or_kept(g.phone.clone(), &u.phone),
             address: apply(g.address.clone(), &u.address),
             postal_code: apply(g.postal_code.clone(), &u.postal_code),
+            info: apply(g.info.clone(), &u.info),
+            first_name: u.first_name.clone().unwrap_or(g.first_name.clone()),
+            last_name: u.last_name.clone().unwrap_or(g.last_name.clone()),
             ..g
         })],
         None => vec![],
     };
+    let shows = shows
+        .into_iter()
+        .chain(links.into_iter().map(Entity::GuardianChild))
+        .collect();
     queue(
         c,
         a,
@@ -729,6 +796,9 @@ pub fn request_privacy(
             .any(|k| &k.id == child)
     {
         return Err(Error::invalid("child_id"));
+    }
+    if let Some(child) = &ask.child_id {
+        check_responsibility(c, a, child)?;
     }
     if ask.child_info.is_some() && ask.child_id.is_none() {
         return Err(Error::invalid("child_info"));

@@ -227,6 +227,7 @@ mod tests {
                     guardian_id: GuardianId::from("g1"),
                     child_id: child.into(),
                     relation: Relation::Mother,
+                    parental_responsibility: true,
                 };
                 cache::upsert(tx, &Entity::GuardianChild(rel), "g1", fx)?;
             }

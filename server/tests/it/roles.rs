@@ -90,7 +90,7 @@ fn may(role: &str, action: &str) -> bool {
         "teacher" => !matches!(action, "privacy" | "erase" | "send_queue"),
         "assistant" => matches!(
             action,
-            "log" | "message" | "check_in" | "acknowledge" | "photo"
+            "log" | "message" | "check_in" | "acknowledge" | "photo" | "own_info"
         ),
         _ => false,
     }
@@ -100,6 +100,10 @@ fn may(role: &str, action: &str) -> bool {
 fn expected(who: &Who, action: &str, place: Place) -> Expect {
     if !may(who.role, action) {
         return Expect::Status(403);
+    }
+    if action == "own_info" {
+        // One's own text: no place to be outside of.
+        return Expect::Allowed;
     }
     if place == Place::Elsewhere {
         return Expect::Status(404);
@@ -124,6 +128,8 @@ struct Things {
     department: [String; 2],
     thread: [String; 4],
     absence: [String; 3],
+    /// A guardian–child link of each child.
+    relation: [String; 3],
     privacy_request: String,
 }
 
@@ -197,6 +203,16 @@ async fn things(h: &Harness) -> Things {
         .expect("absence");
         absence.push(id);
     }
+    let relation: Vec<String> = child
+        .iter()
+        .map(|c| {
+            one(
+                &conn,
+                "SELECT id FROM guardian_children WHERE child_id = ?1 ORDER BY id LIMIT 1",
+                c,
+            )
+        })
+        .collect();
     let kari = h.guardian().await;
     let privacy_request = new_id();
     let r = h
@@ -213,6 +229,7 @@ async fn things(h: &Harness) -> Things {
         department: [deps[0].to_owned(), deps[1].to_owned()],
         thread: thread.try_into().expect("4 threads"),
         absence: absence.try_into().expect("3 absences"),
+        relation: relation.try_into().expect("3 relations"),
         privacy_request,
     }
 }
@@ -254,6 +271,8 @@ fn route_case(method: &str, path: &str) -> Option<(&'static str, &'static [Place
         ("POST", "/v1/staff/privacy-requests/{id}/handle") => ("privacy", &[Kindergarten]),
         ("POST", "/v1/staff/erasures") => ("erase", WHOLE),
         ("GET", "/v1/staff/send-queue") => ("send_queue", &[Kindergarten]),
+        ("PUT", "/v1/staff/relations/{id}/parental-responsibility") => ("responsibility", CHILDREN),
+        ("PUT", "/v1/staff/me/info") => ("own_info", &[Kindergarten]),
         _ => return None,
     })
 }
@@ -320,6 +339,19 @@ fn call_for(method: &str, path: &str, place: Place, t: &Things) -> Call {
             path.replace("{id}", &t.privacy_request),
             json!({"status": "completed", "response": null}),
         ),
+        ("PUT", "/v1/staff/me/info") => Call {
+            method: Method::PUT,
+            path: path.into(),
+            json: Some(json!({"info": "Hei!"})),
+            upload: None,
+        },
+        // Setting it to what it is: the answer shows the gate let it through, nothing changes.
+        ("PUT", "/v1/staff/relations/{id}/parental-responsibility") => Call {
+            method: Method::PUT,
+            path: path.replace("{id}", &t.relation[i.min(2)]),
+            json: Some(json!({"parental_responsibility": true})),
+            upload: None,
+        },
         // The first step only: it checks everything and erases nothing.
         ("POST", "/v1/staff/erasures") => {
             let person = match place {

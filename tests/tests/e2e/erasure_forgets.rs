@@ -90,6 +90,7 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         phone: Some(NEW_PHONE.into()),
         address: None,
         postal_code: None,
+        ..Default::default()
     })?;
     canary.sync().await?;
     // Each new contact is theirs once the code sent to it comes back.
@@ -134,6 +135,7 @@ async fn after_rectification_and_erasure_nothing_of_the_guardian_survives() -> a
         demo::CANARY_GUARDIAN_ADDRESS,
         demo::CANARY_GUARDIAN_EMAIL,
         demo::CANARY_GUARDIAN_PHONE,
+        demo::CANARY_GUARDIAN_INFO,
         OLD_TOKEN,
         NEW_EMAIL,
         NEW_PHONE,

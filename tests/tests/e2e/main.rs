@@ -13,6 +13,7 @@ mod privacy;
 mod push;
 mod query_plans;
 mod reminders;
+mod responsibility;
 mod rights;
 mod secrets_leak;
 mod session;

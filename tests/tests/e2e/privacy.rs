@@ -126,6 +126,7 @@ async fn right_to_rectification_is_update_contact() -> anyhow::Result<()> {
         phone: Some("+4798765432".into()),
         address: Some("Rettet vei 3".into()),
         postal_code: None,
+        ..Default::default()
     })?;
     let report = kp.sync().await?;
     assert_eq!(report.rejected, 0);
@@ -208,3 +209,168 @@ async fn right_to_restriction_is_a_request_the_kindergarten_answers() -> anyhow:
 }
 
 // Erasure and objection act when answered or filed: their end-to-end tests are in `rights.rs`.
+
+/// Rectification of the guardian's name and of her relation to a child (issue 10, the notice's
+/// parent fields): refused on the device when bad, shown at once, on the server after a sync,
+/// and on the other guardian's device; the server refuses bad input on its own, changing
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_to_rectification_covers_name_and_relation() -> anyhow::Result<()> {
+    use kidplan_api::commands::ChildRelation;
+    use kidplan_api::model::Relation;
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
+    let emma = kidplan_api::ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
+    let nora = kidplan_api::ChildId::from(demo::SECOND_GUARDIAN_CHILD_ID);
+    let queued = kp.outbox()?.len();
+    let invalid = |r: Result<(), kidplan_core::KidplanError>| {
+        matches!(r, Err(kidplan_core::KidplanError::InvalidInput { .. }))
+    };
+    assert!(invalid(kp.update_contact(ContactChange {
+        first_name: Some("  ".into()),
+        ..Default::default()
+    })));
+    assert!(invalid(kp.update_contact(ContactChange {
+        relations: vec![ChildRelation {
+            child_id: nora.clone(),
+            relation: Relation::Father,
+        }],
+        ..Default::default()
+    })));
+    assert!(invalid(kp.update_contact(ContactChange {
+        info: Some("x".repeat(2001)),
+        ..Default::default()
+    })));
+    assert_eq!(kp.outbox()?.len(), queued, "nothing queued");
+
+    kp.update_contact(ContactChange {
+        first_name: Some("Karianne".into()),
+        last_name: Some("Nordmann-Li".into()),
+        info: Some("Jobber natt, ring etter kl. 12".into()),
+        relations: vec![ChildRelation {
+            child_id: emma.clone(),
+            relation: Relation::Guardian,
+        }],
+        ..Default::default()
+    })?;
+    let relation_of = |kp: &kidplan_core::Kidplan| -> anyhow::Result<Option<Relation>> {
+        Ok(kp
+            .guardian_relations()?
+            .into_iter()
+            .find(|r| r.child_id == emma && r.guardian_id.as_str() == demo::GUARDIAN_ID)
+            .map(|r| r.relation))
+    };
+    let me = kp.me()?.ok_or_else(|| anyhow::anyhow!("no me"))?;
+    assert_eq!(
+        (me.first_name.as_str(), me.last_name.as_str()),
+        ("Karianne", "Nordmann-Li")
+    );
+    assert_eq!(relation_of(&kp)?, Some(Relation::Guardian), "shown at once");
+    assert_eq!(me.info.as_deref(), Some("Jobber natt, ring etter kl. 12"));
+    assert_eq!(kp.sync().await?.rejected, 0);
+
+    let stored =
+        |server: &kidplan_server::RunningServer| -> anyhow::Result<(String, String, String)> {
+            Ok(server_db(server)?.query_row(
+                "SELECT g.first_name, g.last_name, gc.relation FROM guardians g
+             JOIN guardian_children gc ON gc.guardian_id = g.id
+             WHERE g.id = ?1 AND gc.child_id = ?2",
+                [demo::GUARDIAN_ID, emma.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?)
+        };
+    let info: Option<String> = server_db(&server)?.query_row(
+        "SELECT info FROM guardians WHERE id = ?1",
+        [demo::GUARDIAN_ID],
+        |r| r.get(0),
+    )?;
+    assert_eq!(info.as_deref(), Some("Jobber natt, ring etter kl. 12"));
+    let on_server = stored(&server)?;
+    assert_eq!(
+        on_server,
+        ("Karianne".into(), "Nordmann-Li".into(), "guardian".into())
+    );
+
+    // Emma's other guardian sees the corrected name and relation.
+    let (_other_dir, other) = crate::rights::device(&server, demo::CANARY_GUARDIAN_EMAIL).await?;
+    let kari = other
+        .guardians()?
+        .into_iter()
+        .find(|g| g.id.as_str() == demo::GUARDIAN_ID)
+        .ok_or_else(|| anyhow::anyhow!("Kari not seen"))?;
+    assert_eq!(kari.first_name, "Karianne");
+    assert_eq!(
+        kari.info, None,
+        "the free text is Kari's and the kindergarten's only"
+    );
+    assert_eq!(relation_of(&other)?, Some(Relation::Guardian));
+
+    // The server refuses bad input with a stable code and changes nothing.
+    let raw = RawSession::login(&server, demo::GUARDIAN_EMAIL).await?;
+    for (body, status, code) in [
+        (
+            serde_json::json!({"relations": [{"child_id": nora.as_str(), "relation": "father"}]}),
+            404,
+            "not_found",
+        ),
+        (
+            serde_json::json!({"relations": [{"child_id": emma.as_str(), "relation": "aunt"}]}),
+            400,
+            "invalid_input",
+        ),
+        (
+            serde_json::json!({"first_name": "x".repeat(101)}),
+            400,
+            "invalid_input",
+        ),
+        (serde_json::json!({"last_name": " "}), 400, "invalid_input"),
+        (
+            serde_json::json!({"info": "x".repeat(2001)}),
+            400,
+            "invalid_input",
+        ),
+    ] {
+        let (s, answer) = raw
+            .send(reqwest::Method::PUT, paths::ME_CONTACT, Some(&body))
+            .await?;
+        assert_eq!((s, answer["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    assert_eq!(stored(&server)?, on_server, "nothing changed");
+    server.stop().await;
+    Ok(())
+}
+
+/// The staff member's free text (a category of the notice) reaches the families' devices, and
+/// leaves them with the staff member's erasure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_free_text_reaches_the_device_and_leaves_with_the_staff_member() -> anyhow::Result<()>
+{
+    let (_dev, server, kp) = Device::start(fast_tuning()).await?;
+    // Tone Bakke, a teacher, logs in by phone.
+    let teacher = RawSession::login(&server, "+4792000002").await?;
+    let text = "Staffnote e2e: glad i friluftsliv";
+    let (status, me) = teacher
+        .send(
+            reqwest::Method::PUT,
+            paths::STAFF_ME_INFO,
+            Some(&serde_json::json!({ "info": text })),
+        )
+        .await?;
+    assert_eq!(status, 200, "{me}");
+    let id = me["id"].as_str().unwrap_or_default().to_owned();
+    kp.sync().await?;
+    let shown = kp.staff()?.into_iter().find(|s| s.id.as_str() == id);
+    assert_eq!(shown.and_then(|s| s.info).as_deref(), Some(text));
+
+    let manager = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let _: kidplan_api::staff::ErasureReport = manager
+        .erase(kidplan_api::staff::Person::Staff(id.clone().into()))
+        .await?;
+    kp.sync().await?;
+    assert!(
+        kp.staff()?
+            .iter()
+            .all(|s| s.id.as_str() != id && s.info.as_deref() != Some(text))
+    );
+    server.stop().await;
+    Ok(())
+}

@@ -179,6 +179,7 @@ impl World {
                     phone,
                     address,
                     postal_code,
+                    ..Default::default()
                 })
                 .map(|()| queued("update contact", demo::GUARDIAN_ID.to_owned(), None))
             }
