@@ -26,6 +26,9 @@ pub struct Effects {
     pub files: Vec<String>,
     /// Something was deleted: its old pages may linger in the WAL until a checkpoint.
     pub deleted: bool,
+    /// A person (child, guardian, staff member) or a photo went: the database is rewritten
+    /// (`VACUUM`), so no free page or unused part of a page keeps a copy of their data.
+    pub erased: bool,
 }
 
 impl Effects {
@@ -38,6 +41,7 @@ impl Effects {
         self.collections.extend(other.collections);
         self.files.extend(other.files);
         self.deleted |= other.deleted;
+        self.erased |= other.erased;
     }
 }
 
@@ -433,8 +437,13 @@ fn drop_files(c: &Connection, kind: &str, id: &str, fx: &mut Effects) -> Result<
 /// log, absences, ...; a thread's messages; a photo's or document's cached files).
 pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> Result<()> {
     let Some(t) = table(kind) else { return Ok(()) };
-    c.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [id])?;
+    let n = c.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [id])?;
     fx.deleted = true;
+    fx.erased |= n > 0
+        && matches!(
+            kind,
+            EntityKind::Child | EntityKind::Guardian | EntityKind::Staff | EntityKind::Photo
+        );
     fx.touch(collection(kind));
     match kind {
         EntityKind::Child => delete_child_data(c, id, fx)?,

@@ -305,18 +305,18 @@ pub fn dismiss(c: &Connection, seq: i64, fx: &mut Effects) -> Result<()> {
     Ok(())
 }
 
-/// Forgets sent items older than `keep_ms` and rejected ones older than 30 days.
-pub fn prune(c: &Connection, keep_ms: i64) -> Result<()> {
+/// Forgets sent items older than `keep_ms` and rejected ones older than 30 days; how many.
+pub fn prune(c: &Connection, keep_ms: i64) -> Result<usize> {
     let now = Timestamp::now().0;
-    c.execute(
+    let sent = c.execute(
         "DELETE FROM outbox WHERE status = 'sent' AND done_at < ?1",
         [now - keep_ms],
     )?;
-    c.execute(
+    let rejected = c.execute(
         "DELETE FROM outbox WHERE status = 'rejected' AND done_at < ?1",
         [now - 30 * 86_400_000],
     )?;
-    Ok(())
+    Ok(sent + rejected)
 }
 
 /// The delay before attempt `attempts + 1`: base·2^(attempts-1), capped, with jitter (50-100 %).

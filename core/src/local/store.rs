@@ -219,6 +219,16 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites the whole database (`VACUUM`, through memory: `temp_store = MEMORY`), then
+    /// empties the WAL: after an erasure, so that no free page, stale WAL frame or unused part
+    /// of a page (which `secure_delete` does not always clear when pages are rebalanced) keeps
+    /// a copy of the erased data. Costs a copy of the database; done only when a person or a
+    /// photo was deleted.
+    pub fn rewrite(&self) -> Result<()> {
+        self.conn()?.execute_batch("VACUUM;")?;
+        self.checkpoint()
+    }
+
     /// Runs a read on the connection.
     pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&*self.conn()?)
@@ -292,7 +302,8 @@ fn open_keyed(path: &Path, key_hex: &str) -> Result<Connection> {
         return Err(Error::Bug("journal mode is not WAL"));
     }
     conn.execute_batch(
-        "PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+        "PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;",
     )?;
     // Room for one upsert per entity table plus the reads, so a sync never re-prepares.
     conn.set_prepared_statement_cache_capacity(64);

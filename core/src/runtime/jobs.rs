@@ -96,37 +96,53 @@ impl Inner {
     }
 
     /// Pulls the account's changes, then sends its outbox and prunes what was sent long ago,
-    /// holding the account's network lock throughout.
+    /// holding the account's network lock throughout. At the end, whether the job succeeded or
+    /// not: when a person or a photo went, the database is rewritten (`Store::rewrite`); when
+    /// anything else was deleted (a tombstone, a held-back tombstone settled by an answer, a
+    /// pruned action), the WAL is checkpointed and truncated. Erased people and withdrawn
+    /// photos must not linger in stale WAL frames, free pages or unused parts of pages.
     async fn pull_and_send(&self, ctx: &AccountCtx) -> Result<SyncReport> {
         let _net = ctx.net.lock().await;
+        let mut done = Effects::default();
+        let out = self.pull_and_send_locked(ctx, &mut done).await;
+        if done.erased {
+            ctx.store.rewrite()?;
+        } else if done.deleted {
+            ctx.store.checkpoint()?;
+        }
+        out
+    }
+
+    async fn pull_and_send_locked(
+        &self,
+        ctx: &AccountCtx,
+        done: &mut Effects,
+    ) -> Result<SyncReport> {
         let me = ctx.account.person_id.clone();
         let mut report = SyncReport::default();
         let dir = ctx.files_dir();
-        let mut deleted = false;
-        let pulled = sync::pull(
+        sync::pull(
             &ctx.store,
             &ctx.auth,
             &me,
             self.tuning.sync_page_limit,
             &mut report,
             |fx| {
-                deleted |= fx.deleted;
+                done.deleted |= fx.deleted;
+                done.erased |= fx.erased;
                 self.apply(&dir, fx)
             },
         )
-        .await;
-        if deleted {
-            // Erased people and withdrawn photos must not linger in stale WAL frames.
-            ctx.store.checkpoint()?;
-        }
-        pulled?;
+        .await?;
         let now = Timestamp::now().0.to_string();
         ctx.store.write(|tx| set_meta(tx, "last_synced_at", &now))?;
         let mut fx = Effects::default();
         let flushed = sender::flush(&ctx.store, &ctx.auth, &me, &self.tuning, true, &mut fx).await;
+        done.deleted |= fx.deleted;
+        done.erased |= fx.erased;
         self.apply(&dir, fx);
         let f = flushed?;
-        ctx.store.write(|tx| outbox::prune(tx, KEEP_SENT_MS))?;
+        done.deleted |= ctx.store.write(|tx| outbox::prune(tx, KEEP_SENT_MS))? > 0;
         report.sent = f.sent;
         report.rejected = f.rejected;
         report.pending = f.pending;
@@ -186,7 +202,18 @@ impl Inner {
                     &mut fx,
                 )
                 .await;
+                let (deleted, erased) = (fx.deleted, fx.erased);
                 self.apply(&ctx.files_dir(), fx);
+                let tidy = if erased {
+                    ctx.store.rewrite()
+                } else if deleted {
+                    ctx.store.checkpoint()
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = tidy {
+                    tracing::debug!(error = e.code(), "rewrite after sending failed");
+                }
                 r
             };
             match r {
