@@ -187,6 +187,9 @@ pub fn seed_demo(
 /// The seed of the demo data's random numbers.
 const SEED: u64 = 0x4b1d_91a4;
 
+/// The weekdays of child log seeded per child: a year's worth.
+const LOG_DAYS: usize = 260;
+
 struct Seeder<'a> {
     tx: &'a Transaction<'a>,
     rng: StdRng,
@@ -550,7 +553,9 @@ impl Seeder<'_> {
         Ok(children)
     }
 
-    /// Log entries for a year of weekdays, consents, pickup persons, attendance, absences.
+    /// Log entries for a year of weekdays (always [`LOG_DAYS`] of them, so the random numbers
+    /// drawn after them, and so the rest of the demo data, do not depend on the day the seed
+    /// runs), consents, pickup persons, attendance, absences.
     fn child_records(&mut self, c: &C) -> R {
         let author = if c.kg == demo::KINDERGARTEN_ID {
             demo::STAFF_ID
@@ -558,11 +563,11 @@ impl Seeder<'_> {
             ""
         };
         let today = self.now.date_naive();
-        for back in 1..=365 {
-            let day = today - Duration::days(back);
-            if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-                continue;
-            }
+        let weekdays = (1..)
+            .map(|back| today - Duration::days(back))
+            .filter(|day| !matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
+            .take(LOG_DAYS);
+        for day in weekdays {
             let (kind2, texts2) = if c.dep == demo::DEPARTMENT_IDS[0] {
                 (LogKind::Sleep, SLEEP)
             } else {
