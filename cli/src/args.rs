@@ -187,19 +187,44 @@ pub enum AbsenceCmd {
     },
 }
 
+/// The contact details a guardian corrects themselves (`contact change`, `privacy correct`);
+/// an empty value removes the detail.
+#[derive(Args, Debug)]
+pub struct ContactArgs {
+    /// A new e-mail address (confirmed by a code sent to it).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// A new phone number (confirmed by a code sent to it).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// The street address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// The postcode.
+    #[arg(long)]
+    pub postal_code: Option<String>,
+}
+
+impl ContactArgs {
+    /// The change these details make, nothing else changed.
+    pub fn into_change(self) -> kidplan_core::ContactChange {
+        kidplan_core::ContactChange {
+            email: self.email,
+            phone: self.phone,
+            address: self.address,
+            postal_code: self.postal_code,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ContactCmd {
     /// Change contact details. A new e-mail address or phone number gets a code; it is yours
     /// after `kidplan contact confirm CODE`. An empty value removes the detail.
     Change {
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        phone: Option<String>,
-        #[arg(long)]
-        address: Option<String>,
-        #[arg(long)]
-        postal_code: Option<String>,
+        #[command(flatten)]
+        contact: ContactArgs,
     },
     /// Confirm a new e-mail address or phone number with the code sent to it.
     Confirm {
@@ -227,14 +252,8 @@ pub enum PrivacyCmd {
     },
     /// Correct your own contact details at once (rectification); empty text clears a field.
     Correct {
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        phone: Option<String>,
-        #[arg(long)]
-        address: Option<String>,
-        #[arg(long)]
-        postal_code: Option<String>,
+        #[command(flatten)]
+        contact: ContactArgs,
         /// Free text about you for the kindergarten (empty removes it).
         #[arg(long)]
         info: Option<String>,

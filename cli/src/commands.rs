@@ -14,7 +14,7 @@ use kidplan_api::model::*;
 use kidplan_api::push::Locale;
 use kidplan_api::telemetry::Platform;
 use kidplan_api::{ChildId, Day, ThreadId};
-use kidplan_core::{AbsenceReport, ContactChange, HolidayRegistration};
+use kidplan_core::{AbsenceReport, HolidayRegistration};
 use kidplan_core::{Config, FileSecretStore, Kidplan, KidplanError, SyncReport, Tuning};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -693,23 +693,12 @@ pub async fn contact(g: &Global, cmd: ContactCmd) -> CliResult<()> {
     let ctx = open(g)?;
     ctx.require_login()?;
     match cmd {
-        ContactCmd::Change {
-            email,
-            phone,
-            address,
-            postal_code,
-        } => {
-            let confirming = [&email, &phone]
+        ContactCmd::Change { contact } => {
+            let confirming = [&contact.email, &contact.phone]
                 .iter()
                 .any(|v| v.as_deref().is_some_and(|s| !s.is_empty()));
             ctx.kp
-                .update_contact(ContactChange {
-                    email,
-                    phone,
-                    address,
-                    postal_code,
-                    ..Default::default()
-                })
+                .update_contact(contact.into_change())
                 .map_err(|e| ctx.fail(e))?;
             send_now(&ctx).await?;
             out!("{} contact details sent", paint(GREEN, "✓"));

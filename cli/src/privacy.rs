@@ -68,10 +68,7 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
         }
         PrivacyCmd::Export { dir } => return commands::export(g, &dir).await,
         PrivacyCmd::Correct {
-            email,
-            phone,
-            address,
-            postal_code,
+            contact,
             info,
             first_name,
             last_name,
@@ -93,14 +90,11 @@ pub async fn run(g: &Global, cmd: PrivacyCmd) -> CliResult<()> {
             }
             ctx.kp
                 .update_contact(ContactChange {
-                    email,
-                    phone,
-                    address,
-                    postal_code,
                     info,
                     first_name,
                     last_name,
                     relations: changes,
+                    ..contact.into_change()
                 })
                 .map_err(|e| ctx.fail(e))?;
             "the correction of your contact details"

@@ -159,6 +159,26 @@ pub fn first_child(kp: &Kidplan) -> anyhow::Result<ChildId> {
         .ok_or_else(|| anyhow!("no child"))
 }
 
+/// Staff send a plain and an urgent broadcast to the whole kindergarten; the send queue
+/// delivers them (push and SMS by default, e-mail where a guardian chose it).
+pub async fn broadcasts(staff: &RawSession, server: &RunningServer) -> anyhow::Result<()> {
+    for urgent in [false, true] {
+        let _: serde_json::Value = staff
+            .post(
+                paths::STAFF_BROADCASTS,
+                &kidplan_api::staff::Broadcast {
+                    department_id: None,
+                    subject: "Beskjed".into(),
+                    body: "Husk matpakke".into(),
+                    urgent,
+                },
+            )
+            .await?;
+    }
+    server.deliver_queue().await;
+    Ok(())
+}
+
 /// A raw HTTP session (staff tools, or a second view of a guardian for comparisons).
 pub struct RawSession {
     pub http: reqwest::Client,

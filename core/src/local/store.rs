@@ -229,6 +229,18 @@ impl Store {
         self.checkpoint()
     }
 
+    /// After writes that deleted (`deleted`) or erased a person or a photo (`erased`): the
+    /// [`Store::rewrite`] or [`Store::checkpoint`] they need, else nothing.
+    pub fn after_deletions(&self, deleted: bool, erased: bool) -> Result<()> {
+        if erased {
+            self.rewrite()
+        } else if deleted {
+            self.checkpoint()
+        } else {
+            Ok(())
+        }
+    }
+
     /// Runs a read on the connection.
     pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&*self.conn()?)

@@ -53,7 +53,7 @@ impl Inner {
 
     /// Where syncing stands, with the active account's outbox and last sync.
     pub(crate) fn sync_status(self: &Arc<Self>) -> SyncStatus {
-        let mut s = lock(&self.status).map(|s| s.clone()).unwrap_or_default();
+        let mut s = lock(&self.status).clone();
         if let Ok(Some(ctx)) = self.active_ctx()
             && let Ok(c) = ctx.store.conn()
         {
@@ -71,11 +71,10 @@ impl Inner {
     /// left over, a due telemetry report (all best effort: they never fail the sync).
     pub(crate) async fn sync_ctx(self: &Arc<Self>, ctx: Arc<AccountCtx>) -> Result<SyncReport> {
         let started = std::time::Instant::now();
-        if let Ok(mut s) = lock(&self.status) {
-            s.syncing = true;
-        }
+        lock(&self.status).syncing = true;
         let r = self.pull_and_send(&ctx).await;
-        if let Ok(mut s) = lock(&self.status) {
+        {
+            let mut s = lock(&self.status);
             s.syncing = false;
             s.last_error = r.as_ref().err().map(|e| e.code().to_owned());
         }
@@ -105,11 +104,7 @@ impl Inner {
         let _net = ctx.net.lock().await;
         let mut done = Effects::default();
         let out = self.pull_and_send_locked(ctx, &mut done).await;
-        if done.erased {
-            ctx.store.rewrite()?;
-        } else if done.deleted {
-            ctx.store.checkpoint()?;
-        }
+        ctx.store.after_deletions(done.deleted, done.erased)?;
         out
     }
 
@@ -164,9 +159,7 @@ impl Inner {
         let task = self
             .handle
             .spawn(async move { inner.sender_loop(ctx).await });
-        if let Ok(mut s) = lock(&self.senders)
-            && let Some(old) = s.insert(id, task.abort_handle())
-        {
+        if let Some(old) = lock(&self.senders).insert(id, task.abort_handle()) {
             old.abort();
         }
     }
@@ -204,14 +197,7 @@ impl Inner {
                 .await;
                 let (deleted, erased) = (fx.deleted, fx.erased);
                 self.apply(&ctx.files_dir(), fx);
-                let tidy = if erased {
-                    ctx.store.rewrite()
-                } else if deleted {
-                    ctx.store.checkpoint()
-                } else {
-                    Ok(())
-                };
-                if let Err(e) = tidy {
+                if let Err(e) = ctx.store.after_deletions(deleted, erased) {
                     tracing::debug!(error = e.code(), "rewrite after sending failed");
                 }
                 r
@@ -259,7 +245,7 @@ impl Inner {
         };
         self.telemetry.record(Metric::PushReceived);
         let ids: Vec<AccountId> = {
-            let r = lock(&self.registry)?;
+            let r = lock(&self.registry);
             let mut ids: Vec<AccountId> = r.active.iter().cloned().collect();
             ids.extend(
                 r.accounts
@@ -285,7 +271,7 @@ impl Inner {
                 Ok(Err(_)) => tracing::debug!("push sync task failed"),
                 Err(_) => tracing::debug!("push sync timed out"),
             }
-            if !lock(&self.registry)?.accounts.iter().any(|a| a.id == id) {
+            if !lock(&self.registry).accounts.iter().any(|a| a.id == id) {
                 continue; // the sync found the session revoked and wiped the account
             }
             let me = &ctx.account.person_id;

@@ -49,8 +49,8 @@ pub(crate) struct Inner {
 /// Locks `m`. A lock poisoned by a panic (caught at the FFI edge and counted) is taken over:
 /// each guarded value is a map or a status changed by single inserts and removals, whole after
 /// any unwind, so one panicking call does not disable every later one.
-fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    Ok(m.lock().unwrap_or_else(|p| p.into_inner()))
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Starts the core on `data_dir` (created if missing): the runtime, and the shared state on it.
@@ -105,7 +105,7 @@ pub(crate) fn start(
 
 impl Inner {
     fn active_id(&self) -> Result<Option<AccountId>> {
-        Ok(lock(&self.registry)?.active.clone())
+        Ok(lock(&self.registry).active.clone())
     }
 
     /// The open context of the active account (opening it on first use).
@@ -123,11 +123,11 @@ impl Inner {
 
     /// The open context of an account, opening it (and starting its sender) on first use.
     pub(crate) fn ctx(self: &Arc<Self>, id: &AccountId) -> Result<Arc<AccountCtx>> {
-        let mut open = lock(&self.open)?;
+        let mut open = lock(&self.open);
         if let Some(c) = open.get(id) {
             return Ok(c.clone());
         }
-        let account = lock(&self.registry)?
+        let account = lock(&self.registry)
             .get(id)
             .cloned()
             .ok_or(Error::NotFound)?;

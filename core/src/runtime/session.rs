@@ -14,21 +14,19 @@ use std::sync::Arc;
 impl Inner {
     /// The accounts on this device.
     pub(crate) fn accounts(&self) -> Vec<Account> {
-        lock(&self.registry)
-            .map(|r| r.accounts.clone())
-            .unwrap_or_default()
+        lock(&self.registry).accounts.clone()
     }
 
     /// The account reads and actions apply to.
     pub(crate) fn active_account(&self) -> Option<Account> {
-        let r = lock(&self.registry).ok()?;
+        let r = lock(&self.registry);
         r.active.as_ref().and_then(|id| r.get(id).cloned())
     }
 
     /// Makes another account of this device the active one.
     pub(crate) fn switch_account(&self, id: AccountId) -> Result<()> {
         {
-            let mut r = lock(&self.registry)?;
+            let mut r = lock(&self.registry);
             if r.get(&id).is_none() {
                 return Err(Error::NotFound);
             }
@@ -53,7 +51,7 @@ impl Inner {
         .adopt(&session)
         .await?;
         {
-            let mut r = lock(&self.registry)?;
+            let mut r = lock(&self.registry);
             r.upsert(account.clone());
             r.active = Some(account.id.clone());
             r.save(&self.data_dir)?;
@@ -83,10 +81,10 @@ impl Inner {
 
     /// Stops an account's sender and closes its database (the file stays).
     pub(crate) fn close_account(&self, id: &AccountId) -> Result<()> {
-        if let Some(h) = lock(&self.senders)?.remove(id) {
+        if let Some(h) = lock(&self.senders).remove(id) {
             h.abort();
         }
-        lock(&self.open)?.remove(id);
+        lock(&self.open).remove(id);
         Ok(())
     }
 
@@ -97,7 +95,7 @@ impl Inner {
         push::retire_logged(&*self.secrets, id.as_str());
         let wiped = wipe(&self.data_dir, id, &*self.secrets);
         {
-            let mut r = lock(&self.registry)?;
+            let mut r = lock(&self.registry);
             r.remove(id);
             r.save(&self.data_dir)?;
         }
@@ -127,7 +125,7 @@ impl Inner {
     /// Removes every account's data and secrets from this device, and the telemetry counters.
     pub(crate) fn wipe_local_data(&self) -> Result<()> {
         self.telemetry.wipe();
-        let ids: Vec<AccountId> = lock(&self.registry)?
+        let ids: Vec<AccountId> = lock(&self.registry)
             .accounts
             .iter()
             .map(|a| a.id.clone())

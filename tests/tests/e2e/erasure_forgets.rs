@@ -12,7 +12,7 @@
 use kidplan_api::paths;
 use kidplan_api::privacy::{PrivacyRequestStatus, PrivacyRight};
 use kidplan_api::push::PushProvider;
-use kidplan_api::staff::{Broadcast, HandlePrivacyRequest};
+use kidplan_api::staff::HandlePrivacyRequest;
 use kidplan_core::ContactChange;
 use kidplan_server::RunningServer;
 use kidplan_tests::*;
@@ -51,25 +51,6 @@ async fn mention(staff: &RawSession, text: &str) -> anyhow::Result<()> {
             &serde_json::json!({"child_id": demo::GUARDIAN_CHILD_IDS[0], "kind": "note", "text": text}),
         )
         .await?;
-    Ok(())
-}
-
-/// An urgent and a plain broadcast, delivered (push and SMS by default; e-mail as chosen).
-async fn broadcasts(staff: &RawSession, server: &RunningServer) -> anyhow::Result<()> {
-    for urgent in [false, true] {
-        let _: serde_json::Value = staff
-            .post(
-                paths::STAFF_BROADCASTS,
-                &Broadcast {
-                    department_id: None,
-                    subject: "Beskjed".into(),
-                    body: "Husk matpakke".into(),
-                    urgent,
-                },
-            )
-            .await?;
-    }
-    server.deliver_queue().await;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use kidplan_api::model::{
 use kidplan_api::paths;
 use kidplan_api::privacy::{ObjectionTo, PrivacyRequest, PrivacyRequestStatus, PrivacyRight};
 use kidplan_api::push::PushProvider;
-use kidplan_api::staff::{Broadcast, HandlePrivacyRequest};
+use kidplan_api::staff::HandlePrivacyRequest;
 use kidplan_api::{ChildId, PhotoId, PrivacyRequestId, ThreadId};
 use kidplan_core::{Kidplan, MemorySecretStore, PrivacyAsk};
 use kidplan_server::RunningServer;
@@ -69,25 +69,6 @@ fn notices_to_canary(server: &RunningServer, token: &str) -> (usize, usize, usiz
         to(demo::CANARY_GUARDIAN_EMAIL),
         to(demo::CANARY_GUARDIAN_PHONE),
     )
-}
-
-/// Two broadcasts (one plain, one urgent), delivered by the send queue.
-async fn broadcasts(staff: &RawSession, server: &RunningServer) -> anyhow::Result<()> {
-    for urgent in [false, true] {
-        let _: serde_json::Value = staff
-            .post(
-                paths::STAFF_BROADCASTS,
-                &Broadcast {
-                    department_id: None,
-                    subject: "Beskjed".into(),
-                    body: "Husk matpakke".into(),
-                    urgent,
-                },
-            )
-            .await?;
-    }
-    server.deliver_queue().await;
-    Ok(())
 }
 
 /// What another family's device shows of the canary guardian: the shared photo and the
