@@ -8,6 +8,7 @@ import android.content.Intent
 import android.net.Uri
 import kotlinx.coroutines.flow.launchIn
 import kotlinx.coroutines.flow.onEach
+import kotlinx.coroutines.flow.onStart
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import no.kidplan.core.Collection
@@ -50,11 +51,14 @@ object KidplanReminders {
         return upcoming.size
     }
 
-    /** Schedules now and again whenever the calendar, holidays or reminder settings change. */
+    /**
+     * Schedules on [scope] (never on the caller's thread: opening the session stays cheap), now
+     * and again whenever the calendar, holidays or reminder settings change.
+     */
     fun watch(context: Context, session: KidplanSession, scope: CoroutineScope): Job {
         val app = context.applicationContext ?: context
-        schedule(app, session)
         return session.changes(Collection.CALENDAR, Collection.HOLIDAYS, Collection.REMINDERS, Collection.ACCOUNT)
+            .onStart { emit(emptySet()) }
             .onEach { schedule(app, session) }
             .launchIn(scope)
     }
