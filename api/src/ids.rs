@@ -72,6 +72,8 @@ id_type!(
     DocumentId,
     /// A photo.
     PhotoId,
+    /// A profile picture of a child or of a staff member; a new picture gets a new id.
+    PictureId,
     /// An attendance record (one per child and day).
     AttendanceId,
     /// A person allowed to pick a child up.

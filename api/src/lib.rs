@@ -33,6 +33,8 @@ pub use time::{Day, DayParseError, Timestamp};
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// Largest upload (photo or document) the server accepts (20 MiB).
 pub const MAX_UPLOAD_BODY: usize = 20 * 1024 * 1024;
+/// Largest profile picture (of a child or a staff member) the server accepts (2 MiB).
+pub const MAX_PICTURE_BYTES: usize = 2 * 1024 * 1024;
 /// Header carrying the idempotency key of a command.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

@@ -60,6 +60,22 @@ pub struct Child {
     pub birth_date: Day,
     /// Free-text information the guardians gave the kindergarten (allergies, ...).
     pub info: Option<String>,
+    /// The child's profile picture, set by staff while the child's `photos_internal` consent
+    /// is given (withdrawing it deletes the picture); `None` when there is none.
+    #[serde(default)]
+    pub picture: Option<ProfilePicture>,
+});
+
+wire!(record
+/// A profile picture (of a child or a staff member); its image is at
+/// `GET /v1/pictures/{id}/content`. A new picture has a new id.
+pub struct ProfilePicture {
+    /// The picture's id.
+    pub id: PictureId,
+    /// Size of the image in bytes (at most 2 MiB, [`crate::MAX_PICTURE_BYTES`]).
+    pub size_bytes: u64,
+    /// When it was set, epoch milliseconds.
+    pub updated_at: Timestamp,
 });
 
 wire!(record
@@ -167,6 +183,9 @@ pub struct Staff {
     /// characters), set with `PUT /v1/staff/me/info`; `None` when not given.
     #[serde(default)]
     pub info: Option<String>,
+    /// Their profile picture, set with `PUT /v1/staff/me/picture`; `None` when there is none.
+    #[serde(default)]
+    pub picture: Option<ProfilePicture>,
 });
 
 wire!(enum

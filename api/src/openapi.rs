@@ -112,6 +112,11 @@ fn create_privacy_request() {}
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
 fn photo_content() {}
 
+#[utoipa::path(get, path = "/v1/pictures/{id}/content", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+fn picture_content() {}
+
 #[utoipa::path(get, path = "/v1/documents/{id}/content", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
@@ -195,6 +200,26 @@ fn staff_set_parental_responsibility() {}
     responses((status = 200, body = Staff), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 fn staff_set_info() {}
 
+#[utoipa::path(put, path = "/v1/staff/me/picture", tag = "staff", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 200, body = Staff), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_set_own_picture() {}
+
+#[utoipa::path(delete, path = "/v1/staff/me/picture", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = Staff), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+fn staff_remove_own_picture() {}
+
+#[utoipa::path(put, path = "/v1/staff/children/{child_id}/picture", tag = "staff", security(("bearer" = [])),
+    params(("child_id" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 200, body = Child), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+fn staff_set_child_picture() {}
+
+#[utoipa::path(delete, path = "/v1/staff/children/{child_id}/picture", tag = "staff", security(("bearer" = [])),
+    params(("child_id" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, body = Child), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+fn staff_remove_child_picture() {}
+
 #[utoipa::path(get, path = "/v1/staff/privacy-requests", tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = Vec<PrivacyRequest>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 fn staff_privacy_requests() {}
@@ -229,14 +254,15 @@ impl Modify for BearerAuth {
         report_absence, edit_absence, withdraw_absence, register_holiday,
         start_thread, send_message, mark_read, change_consent, update_contact, confirm_contact,
         update_notification_preferences, update_reminder_settings, export, list_privacy_requests, create_privacy_request,
-        photo_content, document_content, upsert_push_registration, delete_push_registration,
+        photo_content, picture_content, document_content, upsert_push_registration, delete_push_registration,
         telemetry, telemetry_counters, telemetry_key, telemetry_tokens, staff_create_event, staff_log_entry, staff_start_thread, staff_message, staff_broadcast,
         staff_upload_photo, staff_upload_document, staff_attendance, staff_acknowledge_absence, staff_set_parental_responsibility, staff_set_info,
+        staff_set_own_picture, staff_remove_own_picture, staff_set_child_picture, staff_remove_child_picture,
         staff_privacy_requests, staff_handle_privacy_request, staff_erase, staff_send_queue,
     ),
     components(schemas(EntityKind, ChangeOp, Change, Kindergarten, Department, Child, Guardian,
         GuardianChild, Staff, LogEntry, Thread, Message, Absence, Holiday, Consent, CalendarEvent,
-        Document, Photo, Attendance, PickupPerson, NotificationPreferences, PrivacyRequest,
+        Document, Photo, ProfilePicture, Attendance, PickupPerson, NotificationPreferences, PrivacyRequest,
         ErrorCode, Role, Metric, Bucket, Platform, Counter, PushProvider, PushPayload, Person,
         ReminderSettings, ReminderSetting, ReminderKind, QueuedSend, SendState))
 )]

@@ -43,6 +43,8 @@ pub const ME_EXPORT: &str = "/v1/me/export";
 pub const PRIVACY_REQUESTS: &str = "/v1/privacy-requests";
 /// `GET`: a photo's image bytes (`?size=thumb` or `full`).
 pub const PHOTO_CONTENT: &str = "/v1/photos/{id}/content";
+/// `GET`: a profile picture's image bytes (a child's or a staff member's).
+pub const PICTURE_CONTENT: &str = "/v1/pictures/{id}/content";
 /// `GET`: a document's bytes.
 pub const DOCUMENT_CONTENT: &str = "/v1/documents/{id}/content";
 /// `PUT`: create or update the device's push registration; `DELETE` (with
@@ -75,6 +77,11 @@ pub const STAFF_ATTENDANCE: &str = "/v1/staff/attendance/{child_id}";
 pub const STAFF_ABSENCE_ACK: &str = "/v1/staff/absences/{id}/acknowledge";
 /// Staff, `PUT`: the staff member's own free text for the families.
 pub const STAFF_ME_INFO: &str = "/v1/staff/me/info";
+/// Staff, `PUT` (body: the image) or `DELETE`: the staff member's own profile picture.
+pub const STAFF_ME_PICTURE: &str = "/v1/staff/me/picture";
+/// Staff, `PUT` (body: the image) or `DELETE`: a child's profile picture; setting it needs the
+/// child's `photos_internal` consent.
+pub const STAFF_CHILD_PICTURE: &str = "/v1/staff/children/{child_id}/picture";
 /// `PUT`: whether a guardian has parental responsibility for a child (a guardian–child link).
 pub const STAFF_PARENTAL_RESPONSIBILITY: &str = "/v1/staff/relations/{id}/parental-responsibility";
 /// Staff, `GET`: the privacy requests of the kindergarten's guardians.

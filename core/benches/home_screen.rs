@@ -64,6 +64,7 @@ fn pages() -> Vec<SyncPage> {
             last_name: "Nordmann".into(),
             birth_date: Day::from_ymd(2022, 3, 1 + i as u32).unwrap_or(Day::today()),
             info: None,
+            picture: None,
         })
         .collect();
     let mut base = vec![change(

@@ -297,7 +297,7 @@ impl Kidplan {
                     EntityKind::Photo,
                     id.as_str(),
                     Some(size),
-                    Metric::PhotoViewed,
+                    Some(Metric::PhotoViewed),
                 )
                 .await
         })
@@ -313,8 +313,32 @@ impl Kidplan {
                     EntityKind::Document,
                     id.as_str(),
                     None,
-                    Metric::DocumentOpened,
+                    Some(Metric::DocumentOpened),
                 )
+                .await
+        })
+        .await
+    }
+
+    /// The local path of a child's profile picture, downloaded when not cached; `NotFound`
+    /// when the child has none.
+    pub async fn child_picture(&self, id: ChildId) -> Out<String> {
+        let inner = self.inner.clone();
+        self.spawn(Area::Files, "child_picture", async move {
+            inner
+                .open_file(EntityKind::Child, id.as_str(), None, None)
+                .await
+        })
+        .await
+    }
+
+    /// The local path of a staff member's profile picture, downloaded when not cached;
+    /// `NotFound` when they have none.
+    pub async fn staff_picture(&self, id: StaffId) -> Out<String> {
+        let inner = self.inner.clone();
+        self.spawn(Area::Files, "staff_picture", async move {
+            inner
+                .open_file(EntityKind::Staff, id.as_str(), None, None)
                 .await
         })
         .await

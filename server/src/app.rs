@@ -6,8 +6,8 @@ use crate::db::Db;
 use crate::error;
 use crate::providers::{EmailSender, PushSender, SmsSender};
 use crate::{
-    access, auth, contact_change, erasure, feed, files, parent, permissions, push, reminders,
-    staff, telemetry, tokens,
+    access, auth, contact_change, erasure, feed, files, parent, permissions, pictures, push,
+    reminders, staff, telemetry, tokens,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,7 +17,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use kidplan_api::paths as p;
-use kidplan_api::{MAX_JSON_BODY, MAX_UPLOAD_BODY};
+use kidplan_api::{MAX_JSON_BODY, MAX_PICTURE_BYTES, MAX_UPLOAD_BODY};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -72,6 +72,17 @@ fn staff_routes(state: &AppState) -> Router<AppState> {
             StatusCode::REQUEST_TIMEOUT,
             state.timeouts.upload_timeout,
         ));
+    let pictures = Router::new()
+        .route(
+            p::STAFF_CHILD_PICTURE,
+            put(pictures::set_child_picture).delete(pictures::remove_child_picture),
+        )
+        .route(
+            p::STAFF_ME_PICTURE,
+            put(pictures::set_own_picture).delete(pictures::remove_own_picture),
+        )
+        .layer(DefaultBodyLimit::max(MAX_PICTURE_BYTES))
+        .layer(request_timeout(state));
     Router::new()
         .route(p::STAFF_LOG_ENTRIES, post(staff::log_entry))
         .route(p::STAFF_THREADS, post(staff::start_thread))
@@ -95,6 +106,7 @@ fn staff_routes(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(request_timeout(state))
         .merge(uploads)
+        .merge(pictures)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             permissions::gate,
@@ -132,6 +144,7 @@ fn routes(state: &AppState) -> Router<AppState> {
             get(parent::list_privacy_requests).post(parent::create_privacy_request),
         )
         .route(p::PHOTO_CONTENT, get(files::photo_content))
+        .route(p::PICTURE_CONTENT, get(pictures::picture_content))
         .route(p::DOCUMENT_CONTENT, get(files::document_content))
         .route(p::PUSH_REGISTRATION, put(push::upsert).delete(push::delete))
         .route(p::TELEMETRY, post(telemetry::collect))

@@ -2,7 +2,8 @@
 //! devices when they change.
 //!
 //! - A photo may tag a child only while the child's `photos_internal` consent is granted
-//!   ([`require_photo_consent`]).
+//!   ([`require_photo_consent`]); the same holds for the child's profile picture, which is
+//!   deleted when that consent is withdrawn ([`crate::pictures`]).
 //! - A guardian sees a photo when one of their children is tagged, every tagged child's
 //!   `photos_internal` consent is granted, and every *other* tagged child has `photos_shared`
 //!   granted and no guardian under an accepted restriction ([`photo_visible`], and the same
@@ -244,6 +245,9 @@ pub fn set_consent(
         params![id, state, changed_by, now],
     )?;
     feed::touch(conn, EntityKind::Consent, &id)?;
+    if kind == "photos_internal" && state != "granted" {
+        crate::pictures::consent_withdrawn(conn, child_id)?;
+    }
     if photos {
         let after = photo_viewers(conn, &children)?;
         settle(conn, &before, &after)?;

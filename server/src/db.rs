@@ -61,6 +61,19 @@ const MIGRATIONS: &[&str] = &[
     // privacy notice's categories).
     "ALTER TABLE guardians ADD COLUMN info TEXT;
      ALTER TABLE staff ADD COLUMN info TEXT;",
+    // Version 11: profile pictures of children and staff (see `pictures`), kept in the
+    // database so they go with their person's row, in the same transaction.
+    "CREATE TABLE pictures (
+        id TEXT PRIMARY KEY,
+        kindergarten_id TEXT NOT NULL REFERENCES kindergartens(id),
+        child_id TEXT UNIQUE REFERENCES children(id) ON DELETE CASCADE,
+        staff_id TEXT UNIQUE REFERENCES staff(id) ON DELETE CASCADE,
+        mime_type TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        CHECK ((child_id IS NULL) <> (staff_id IS NULL))
+    );",
 ];
 
 /// The database handle shared by the server. Cloning shares the connection.

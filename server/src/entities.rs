@@ -166,6 +166,29 @@ pub fn child(conn: &Connection, id: &str) -> AppResult<Option<Child>> {
                 last_name: r.get(4)?,
                 birth_date: day(r.get(5)?)?,
                 info: r.get(6)?,
+                picture: None,
+            })
+        },
+    )?
+    .map(|mut c| {
+        c.picture = picture(conn, "child_id", id)?;
+        Ok(c)
+    })
+    .transpose()
+}
+
+/// The profile picture of the person whose id is `id` in column `owner` (`child_id` or
+/// `staff_id`) of `pictures`.
+fn picture(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<ProfilePicture>> {
+    one(
+        conn,
+        &format!("SELECT id, size_bytes, updated_at FROM pictures WHERE {owner} = ?1"),
+        id,
+        |r| {
+            Ok(ProfilePicture {
+                id: r.get::<_, String>(0)?.into(),
+                size_bytes: r.get::<_, i64>(1)?.max(0) as u64,
+                updated_at: kidplan_api::Timestamp(r.get(2)?),
             })
         },
     )
@@ -216,9 +239,15 @@ pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
                 phone: r.get(5)?,
                 email: r.get(6)?,
                 info: r.get(7)?,
+                picture: None,
             })
         },
-    )
+    )?
+    .map(|mut s| {
+        s.picture = picture(conn, "staff_id", id)?;
+        Ok(s)
+    })
+    .transpose()
 }
 
 pub fn relation(conn: &Connection, id: &str) -> AppResult<Option<GuardianChild>> {

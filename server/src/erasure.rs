@@ -203,6 +203,20 @@ impl<'a> Eraser<'a> {
             feed::touch(self.conn, EntityKind::NotificationPreferences, &g)?;
         }
         self.delete("DELETE FROM idempotency WHERE child_id = ?1", id)?;
+        self.delete("DELETE FROM pictures WHERE child_id = ?1", id)?;
+        // A guardian's request to correct the child's free text is the guardian's record; the
+        // text and the child's id in it are the child's data.
+        self.anonymise(
+            "UPDATE privacy_requests SET child_info = NULL WHERE child_id = ?1",
+            id,
+        )?;
+        self.unlink(
+            EntityKind::PrivacyRequest,
+            "privacy_requests",
+            "child_id",
+            "NULL",
+            id,
+        )?;
         self.purge(EntityKind::Child, "children", "id = ?1", id)
     }
 
@@ -309,6 +323,7 @@ impl<'a> Eraser<'a> {
             id,
         )?;
         self.forget_login(id, &contacts)?;
+        self.delete("DELETE FROM pictures WHERE staff_id = ?1", id)?;
         self.purge(EntityKind::Staff, "staff", "id = ?1", id)
     }
 

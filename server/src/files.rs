@@ -44,7 +44,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     }
 }
 
-fn content_type(headers: &HeaderMap) -> String {
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -54,7 +54,7 @@ fn content_type(headers: &HeaderMap) -> String {
 }
 
 /// Checks the declared type against a whitelist and the content's magic bytes.
-fn check_upload(mime: &str, body: &[u8], allowed: &[(&str, &[u8])]) -> AppResult<()> {
+pub(crate) fn check_upload(mime: &str, body: &[u8], allowed: &[(&str, &[u8])]) -> AppResult<()> {
     let Some((_, magic)) = allowed.iter().find(|(m, _)| *m == mime) else {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -68,7 +68,7 @@ fn check_upload(mime: &str, body: &[u8], allowed: &[(&str, &[u8])]) -> AppResult
     Ok(())
 }
 
-const PHOTO_TYPES: &[(&str, &[u8])] = &[
+pub(crate) const PHOTO_TYPES: &[(&str, &[u8])] = &[
     ("image/jpeg", &[0xFF, 0xD8]),
     ("image/png", &[0x89, b'P', b'N', b'G']),
 ];

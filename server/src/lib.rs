@@ -32,6 +32,7 @@ mod net;
 pub mod notices;
 mod parent;
 pub mod permissions;
+mod pictures;
 pub mod providers;
 mod push;
 mod redaction;

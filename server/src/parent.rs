@@ -527,6 +527,9 @@ pub async fn create_privacy_request(
     let fp = fingerprint("create_privacy_request", &[], &req);
     command::run(&st, g, key, fp, move |c| {
         check_new(c.conn, "privacy_requests", "id", req.id.as_str())?;
+        // A correction of a child's free text carries the child's data: its stored answer goes
+        // with the child's erasure.
+        c.child_id = req.child_id.as_ref().map(|x| x.0.clone());
         crate::rights::create(c.conn, &c.view, req, c.now)
     })
     .await

@@ -54,8 +54,10 @@ pub enum Action {
     /// Say whether a guardian has parental responsibility for a child (see
     /// [`crate::responsibility`]).
     ParentalResponsibility,
-    /// Write one's own free text for the families.
+    /// Write one's own free text for the families, set or remove one's own profile picture.
     OwnInfo,
+    /// Set or remove a child's profile picture.
+    ChildPicture,
 }
 
 /// Where a route's target is, to check it against the caller's department.
@@ -166,6 +168,25 @@ pub const RULES: &[Rule] = &[
         Target::Kindergarten,
     ),
     rule("PUT", p::STAFF_ME_INFO, Action::OwnInfo, Target::Caller),
+    rule("PUT", p::STAFF_ME_PICTURE, Action::OwnInfo, Target::Caller),
+    rule(
+        "DELETE",
+        p::STAFF_ME_PICTURE,
+        Action::OwnInfo,
+        Target::Caller,
+    ),
+    rule(
+        "PUT",
+        p::STAFF_CHILD_PICTURE,
+        Action::ChildPicture,
+        Target::PathChild,
+    ),
+    rule(
+        "DELETE",
+        p::STAFF_CHILD_PICTURE,
+        Action::ChildPicture,
+        Target::PathChild,
+    ),
     rule(
         "PUT",
         p::STAFF_PARENTAL_RESPONSIBILITY,
@@ -191,7 +212,7 @@ pub fn permitted(role: StaffRole, action: Action) -> bool {
         StaffRole::Assistant => {
             matches!(
                 action,
-                Log | Message | CheckIn | Acknowledge | UploadPhoto | OwnInfo
+                Log | Message | CheckIn | Acknowledge | UploadPhoto | ChildPicture | OwnInfo
             )
         }
         StaffRole::Unknown => false,

@@ -53,7 +53,7 @@ where
     Ok(Json(out))
 }
 
-fn found<T>(v: Option<T>) -> AppResult<T> {
+pub(crate) fn found<T>(v: Option<T>) -> AppResult<T> {
     v.ok_or_else(AppError::not_found)
 }
 

@@ -247,9 +247,19 @@ impl RawSession {
         path: &str,
         body: &B,
     ) -> anyhow::Result<R> {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    /// `method path` with a JSON body as this session; a refusal is an error.
+    pub async fn send_json<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<R> {
         Ok(self
             .http
-            .post(format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.session.access_token)
             .json(body)
             .send()
@@ -307,9 +317,21 @@ impl RawSession {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> anyhow::Result<R> {
+        self.send_bytes(reqwest::Method::POST, path_and_query, content_type, bytes)
+            .await
+    }
+
+    /// `method path` with raw bytes (uploads, profile pictures).
+    pub async fn send_bytes<R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<R> {
         Ok(self
             .http
-            .post(format!("{}{path_and_query}", self.base))
+            .request(method, format!("{}{path_and_query}", self.base))
             .bearer_auth(&self.session.access_token)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(bytes)

@@ -8,11 +8,11 @@
 //! it, `at`/`at2` sort or range keys in epoch ms, `flag` 1 for an unread message.
 
 use crate::error::Result;
-use crate::local::shadow;
+use crate::local::{file_index, shadow};
 use crate::observers::Collection;
 use kidplan_api::model::*;
 use kidplan_api::sync::{Entity, EntityKind};
-use kidplan_api::{Day, Timestamp};
+use kidplan_api::{Day, PictureId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -276,17 +276,26 @@ pub struct Row {
     cols: Cols,
     /// The entity's JSON as the cache stores it (the same as the feed's `data`).
     pub data: String,
+    /// A child's or staff member's profile picture: the file index's kind and the id of the
+    /// current picture (`None`: no picture); `None` for other entities.
+    picture: Option<(&'static str, Option<PictureId>)>,
 }
 
 impl Row {
     /// The row of `e`; `me` is the viewing guardian's id (for unread counts).
     pub fn of(e: &Entity, me: &str) -> Result<Row> {
         let (id, cols, data) = shape(e, me)?;
+        let picture = match e {
+            Entity::Child(x) => Some(("child", x.picture.as_ref().map(|p| p.id.clone()))),
+            Entity::Staff(x) => Some(("staff", x.picture.as_ref().map(|p| p.id.clone()))),
+            _ => None,
+        };
         Ok(Row {
             kind: e.kind(),
             id,
             cols,
             data,
+            picture,
         })
     }
 }
@@ -294,6 +303,47 @@ impl Row {
 /// Inserts or replaces an entity. `me` is the viewing guardian's id (for unread counts).
 pub fn upsert(c: &Connection, e: &Entity, me: &str, fx: &mut Effects) -> Result<()> {
     put(c, &Row::of(e, me)?, fx)
+}
+
+/// Drops the cached files of a person's pictures other than `current` (a picture replaced,
+/// removed by staff or gone with its consent).
+fn drop_old_pictures(
+    c: &Connection,
+    kind: &str,
+    id: &str,
+    current: Option<&PictureId>,
+    fx: &mut Effects,
+) -> Result<()> {
+    let keep = current
+        .map(|p| file_index::picture_key(kind, id, p.as_str()))
+        .unwrap_or_default();
+    let mut st = c.prepare_cached(
+        "SELECT name FROM files WHERE kind = ?1 AND entity_id = ?2 AND key != ?3",
+    )?;
+    let names = st
+        .query_map(params![kind, id, keep], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !names.is_empty() {
+        c.execute(
+            "DELETE FROM files WHERE kind = ?1 AND entity_id = ?2 AND key != ?3",
+            params![kind, id, keep],
+        )?;
+        fx.files.extend(names);
+    }
+    Ok(())
+}
+
+/// The id of the cached child's or staff member's profile picture, if any.
+pub fn picture_id(c: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
+    Ok(match kind {
+        EntityKind::Child => get::<Child>(c, kind, id)?
+            .and_then(|x| x.picture)
+            .map(|p| p.id.0),
+        EntityKind::Staff => get::<Staff>(c, kind, id)?
+            .and_then(|x| x.picture)
+            .map(|p| p.id.0),
+        _ => None,
+    })
 }
 
 /// Inserts or replaces an entity's row.
@@ -320,6 +370,9 @@ pub fn put(c: &Connection, row: &Row, fx: &mut Effects) -> Result<()> {
     fx.touch(collection(row.kind));
     if row.kind == EntityKind::Message {
         fx.touch(Collection::Threads);
+    }
+    if let Some((kind, current)) = &row.picture {
+        drop_old_pictures(c, kind, &row.id, current.as_ref(), fx)?;
     }
     Ok(())
 }
@@ -458,6 +511,7 @@ pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> R
             fx.touch(Collection::PrivacyRequests);
         }
         EntityKind::Staff => {
+            drop_files(c, "staff", id, fx)?;
             delete_where(c, EntityKind::Message, "who", id)?;
             fx.touch(Collection::Messages);
             fx.touch(Collection::Threads);
@@ -475,6 +529,7 @@ pub fn delete(c: &Connection, kind: EntityKind, id: &str, fx: &mut Effects) -> R
 }
 
 fn delete_child_data(c: &Connection, child: &str, fx: &mut Effects) -> Result<()> {
+    drop_files(c, "child", child, fx)?;
     for kind in [
         EntityKind::LogEntry,
         EntityKind::Absence,

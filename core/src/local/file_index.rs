@@ -1,4 +1,4 @@
-//! The photo and document cache on disk, as local state: `<account dir>/files`, indexed in the
+//! The photo, document and profile-picture cache on disk, as local state: `<account dir>/files`, indexed in the
 //! account's database (`files` table), evicted least-recently-used beyond a size cap, and
 //! unlinked when their entity is tombstoned (after the transaction that dropped their rows
 //! committed). File names are hashes, never server-provided strings. Downloading is
@@ -41,29 +41,55 @@ pub struct CachedFile {
     pub key: String,
     /// The file's name: a hash of the key.
     pub name: String,
-    /// `photo` or `document`.
+    /// `photo`, `document`, `child` or `staff` (a profile picture).
     pub kind: &'static str,
-    /// The photo's or document's id.
+    /// The photo's or document's id, or the id of the child or staff member pictured.
     pub entity_id: String,
+}
+
+/// The index's name of the kind of entity a file belongs to.
+pub fn kind_name(kind: EntityKind) -> Result<&'static str> {
+    match kind {
+        EntityKind::Photo => Ok("photo"),
+        EntityKind::Document => Ok("document"),
+        EntityKind::Child => Ok("child"),
+        EntityKind::Staff => Ok("staff"),
+        _ => Err(Error::Bug("only photos, documents and pictures are cached")),
+    }
+}
+
+/// The index key of a profile picture of the child or staff member `owner`.
+pub fn picture_key(kind: &str, owner: &str, picture: &str) -> String {
+    format!("{kind}/{owner}/{picture}")
 }
 
 impl CachedFile {
     /// The cache entry of a photo (in `size`) or a document.
     pub fn of(kind: EntityKind, id: &str, size: Option<PhotoSize>) -> Result<CachedFile> {
-        let kind_s = match kind {
-            EntityKind::Photo => "photo",
-            EntityKind::Document => "document",
-            _ => return Err(Error::Bug("only photos and documents are cached as files")),
-        };
+        let kind_s = kind_name(kind)?;
         let variant = size.map(PhotoSize::as_str).unwrap_or("full");
-        let key = format!("{kind_s}/{id}/{variant}");
+        Ok(Self::keyed(format!("{kind_s}/{id}/{variant}"), kind_s, id))
+    }
+
+    /// The cache entry of picture `picture` of a child or staff member (`kind`) `owner`: a
+    /// new picture is a new file.
+    pub fn picture(kind: EntityKind, owner: &str, picture: &str) -> Result<CachedFile> {
+        let kind_s = kind_name(kind)?;
+        Ok(Self::keyed(
+            picture_key(kind_s, owner, picture),
+            kind_s,
+            owner,
+        ))
+    }
+
+    fn keyed(key: String, kind: &'static str, entity_id: &str) -> CachedFile {
         let name = hex::encode(&Sha256::digest(key.as_bytes())[..16]);
-        Ok(CachedFile {
+        CachedFile {
             key,
             name,
-            kind: kind_s,
-            entity_id: id.to_owned(),
-        })
+            kind,
+            entity_id: entity_id.to_owned(),
+        }
     }
 
     /// Its path in `dir`.
@@ -136,8 +162,8 @@ pub fn hit(store: &Store, dir: &Path, f: &CachedFile) -> Result<bool> {
 }
 
 /// Moves a finished download (`tmp`, `bytes` long) into the cache and indexes it, in one
-/// transaction; if its entity was tombstoned meanwhile, the download is dropped and the answer
-/// is `NotFound`.
+/// transaction; if its entity was tombstoned meanwhile (or a picture is no longer its
+/// person's), the download is dropped and the answer is `NotFound`.
 pub fn store_download(
     store: &Store,
     dir: &Path,
@@ -151,6 +177,12 @@ pub fn store_download(
     let stored = store.write(|tx| {
         if !crate::local::cache::exists(tx, entity, &f.entity_id)? {
             return Ok(false);
+        }
+        if matches!(entity, EntityKind::Child | EntityKind::Staff) {
+            let current = crate::local::cache::picture_id(tx, entity, &f.entity_id)?;
+            if current.map(|p| picture_key(f.kind, &f.entity_id, &p)) != Some(f.key.clone()) {
+                return Ok(false);
+            }
         }
         std::fs::rename(tmp, &path)?;
         tx.execute(

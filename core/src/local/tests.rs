@@ -124,6 +124,7 @@ fn child(id: &str) -> Child {
         last_name: "Nordmann".into(),
         birth_date: Day::from_ymd(2021, 1, 2).expect("day"),
         info: None,
+        picture: None,
     }
 }
 

@@ -352,14 +352,14 @@ impl Inner {
 
     // ----- files, export, telemetry -----
 
-    /// The local path of the active account's photo or document, downloaded when not cached;
-    /// counts `metric` when it is there.
+    /// The local path of the active account's photo, document or profile picture (see
+    /// `files::fetch`), downloaded when not cached; counts `metric`, if any, when it is there.
     pub(crate) async fn open_file(
         self: &Arc<Self>,
         kind: EntityKind,
         id: &str,
         size: Option<PhotoSize>,
-        metric: Metric,
+        metric: Option<Metric>,
     ) -> Result<String> {
         let ctx = self.require_ctx()?;
         let r = files::fetch(
@@ -372,7 +372,7 @@ impl Inner {
             self.tuning.file_cache_bytes,
         )
         .await;
-        if r.is_ok() {
+        if let (Ok(_), Some(metric)) = (&r, metric) {
             self.telemetry.record(metric);
         }
         self.after_network(&ctx, r)

@@ -160,6 +160,27 @@ async fn erasing_the_canary_leaves_no_trace() {
     )
     .await;
 
+    // The canary child's profile picture, whose bytes carry a canary.
+    let picture = [
+        &[0xFF, 0xD8, 0xFF, 0xFE][..],
+        b"Canarypicture",
+        &[0xFF, 0xD9],
+    ]
+    .concat();
+    let r = h
+        .http
+        .put(h.url(&format!(
+            "/v1/staff/children/{}/picture",
+            demo::CANARY_CHILD_ID
+        )))
+        .bearer_auth(&staff)
+        .header("content-type", "image/jpeg")
+        .body(picture)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+
     // Other people's records that mention the canaries (redacted at the erasure, see
     // `redaction`): a staff log entry on Emma, Kari's absence note on Emma, a thread Kari
     // started, a caption of a photo of Emma and the canary child, a pickup person of Emma.
@@ -210,7 +231,7 @@ async fn erasing_the_canary_leaves_no_trace() {
     let raw_before = [raw_bytes(&db), raw_bytes(&wal)].concat();
     for c in demo::CANARY_STRINGS
         .iter()
-        .chain(&["Canaryfile", "Canarycaption"])
+        .chain(&["Canaryfile", "Canarycaption", "Canarypicture"])
     {
         assert!(
             before.contains(c) || *c == "Canaryfile",
@@ -286,7 +307,7 @@ async fn erasing_the_canary_leaves_no_trace() {
     assert!(log_text.contains("request"), "logs were captured");
     for c in demo::CANARY_STRINGS
         .iter()
-        .chain(&["Canaryfile", "Canarycaption"])
+        .chain(&["Canaryfile", "Canarycaption", "Canarypicture"])
     {
         assert!(
             !tables.contains(c),
@@ -339,7 +360,7 @@ async fn erasing_the_canary_leaves_no_trace() {
     let db_bytes = raw_bytes(&db);
     for c in demo::CANARY_STRINGS
         .iter()
-        .chain(&["Canaryfile", "Canarycaption"])
+        .chain(&["Canaryfile", "Canarycaption", "Canarypicture"])
     {
         assert!(!contains(&db_bytes, c), "{c} in the database after stop");
     }

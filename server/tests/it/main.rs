@@ -16,6 +16,7 @@ mod files;
 mod hostile;
 mod lifecycle;
 mod mail_providers;
+mod pictures;
 mod provider_config;
 mod push;
 mod push_providers;

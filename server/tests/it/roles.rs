@@ -90,7 +90,7 @@ fn may(role: &str, action: &str) -> bool {
         "teacher" => !matches!(action, "privacy" | "erase" | "send_queue"),
         "assistant" => matches!(
             action,
-            "log" | "message" | "check_in" | "acknowledge" | "photo" | "own_info"
+            "log" | "message" | "check_in" | "acknowledge" | "photo" | "child_picture" | "own_info"
         ),
         _ => false,
     }
@@ -273,6 +273,11 @@ fn route_case(method: &str, path: &str) -> Option<(&'static str, &'static [Place
         ("GET", "/v1/staff/send-queue") => ("send_queue", &[Kindergarten]),
         ("PUT", "/v1/staff/relations/{id}/parental-responsibility") => ("responsibility", CHILDREN),
         ("PUT", "/v1/staff/me/info") => ("own_info", &[Kindergarten]),
+        ("PUT", "/v1/staff/me/picture") | ("DELETE", "/v1/staff/me/picture") => {
+            ("own_info", &[Kindergarten])
+        }
+        ("PUT", "/v1/staff/children/{child_id}/picture")
+        | ("DELETE", "/v1/staff/children/{child_id}/picture") => ("child_picture", CHILDREN),
         _ => return None,
     })
 }
@@ -339,6 +344,21 @@ fn call_for(method: &str, path: &str, place: Place, t: &Things) -> Call {
             path.replace("{id}", &t.privacy_request),
             json!({"status": "completed", "response": null}),
         ),
+        ("PUT", "/v1/staff/me/picture") | ("PUT", "/v1/staff/children/{child_id}/picture") => {
+            Call {
+                method: Method::PUT,
+                path: path.replace("{child_id}", &child()),
+                json: None,
+                upload: Some(("image/png", PNG.to_vec())),
+            }
+        }
+        ("DELETE", "/v1/staff/me/picture")
+        | ("DELETE", "/v1/staff/children/{child_id}/picture") => Call {
+            method: Method::DELETE,
+            path: path.replace("{child_id}", &child()),
+            json: None,
+            upload: None,
+        },
         ("PUT", "/v1/staff/me/info") => Call {
             method: Method::PUT,
             path: path.into(),

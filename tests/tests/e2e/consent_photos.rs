@@ -5,7 +5,7 @@
 //! consent history names who changed what and when.
 
 use kidplan_api::ChildId;
-use kidplan_api::model::{ConsentKind, ConsentState, Photo};
+use kidplan_api::model::{Child, ConsentKind, ConsentState, Photo};
 use kidplan_api::paths;
 use kidplan_api::push::PushProvider;
 use kidplan_core::PhotoSize;
@@ -215,4 +215,71 @@ pub async fn changes_since(s: &RawSession, cursor: i64) -> anyhow::Result<Vec<se
         .get(&format!("{}?cursor={cursor}&limit=1000", paths::SYNC))
         .await?;
     Ok(page["changes"].as_array().cloned().unwrap_or_default())
+}
+
+/// A child's profile picture on the device: downloaded into the file cache, replaced when
+/// staff set a new one (the old file goes at the next sync), and gone from the cache and the
+/// disk once the parent withdraws the photo consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_childs_picture_is_replaced_and_leaves_the_device_with_the_photo_consent()
+-> anyhow::Result<()> {
+    let (dev, server, kari) = Device::start(fast_tuning()).await?;
+    let emma = ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let path = paths::fill(paths::STAFF_CHILD_PICTURE, &[("child_id", emma.as_str())]);
+    let picture_of = |kp: &kidplan_core::Kidplan| -> anyhow::Result<Option<String>> {
+        Ok(kp
+            .children()?
+            .into_iter()
+            .find(|c| c.id == emma)
+            .and_then(|c| c.picture)
+            .map(|p| p.id.0))
+    };
+    assert!(matches!(
+        kari.child_picture(emma.clone()).await,
+        Err(kidplan_core::KidplanError::NotFound)
+    ));
+
+    let first = jpeg();
+    let set: Child = staff
+        .send_bytes(reqwest::Method::PUT, &path, "image/jpeg", first.clone())
+        .await?;
+    kari.sync().await?;
+    assert_eq!(
+        picture_of(&kari)?,
+        set.picture.as_ref().map(|p| p.id.0.clone())
+    );
+    let old = std::path::PathBuf::from(kari.child_picture(emma.clone()).await?);
+    assert_eq!(std::fs::read(&old)?, first);
+
+    let mut second = jpeg();
+    second.extend(b"second");
+    let _: Child = staff
+        .send_bytes(reqwest::Method::PUT, &path, "image/jpeg", second.clone())
+        .await?;
+    kari.sync().await?;
+    assert!(!old.exists(), "the old picture's file left the device");
+    let new = std::path::PathBuf::from(kari.child_picture(emma.clone()).await?);
+    assert_eq!(std::fs::read(&new)?, second);
+
+    kari.change_consent(
+        emma.clone(),
+        ConsentKind::PhotosInternal,
+        ConsentState::Denied,
+    )?;
+    kari.sync().await?;
+    assert_eq!(picture_of(&kari)?, None);
+    assert!(!new.exists(), "the picture's file left the device");
+    assert!(matches!(
+        kari.child_picture(emma.clone()).await,
+        Err(kidplan_core::KidplanError::NotFound)
+    ));
+    let rows: i64 =
+        dev.db()?
+            .query_row("SELECT COUNT(*) FROM files WHERE kind = 'child'", [], |r| {
+                r.get(0)
+            })?;
+    assert_eq!(rows, 0, "no index row of a picture left");
+    server.stop().await;
+    Ok(())
 }

@@ -4,10 +4,11 @@
 //! rows, every decrypted page of the database file and every frame of its WAL after a
 //! checkpoint (free pages and stale frames included), and every file of the data directory.
 
-use kidplan_api::model::Photo;
+use kidplan_api::model::{Child, Photo, Staff};
 use kidplan_api::paths;
-use kidplan_api::staff::{ErasureReport, Person};
-use kidplan_core::{MemorySecretStore, PhotoSize, SecretStore};
+use kidplan_api::privacy::{PrivacyRequest, PrivacyRequestStatus, PrivacyRight};
+use kidplan_api::staff::{ErasureReport, HandlePrivacyRequest, Person, SetStaffInfo};
+use kidplan_core::{MemorySecretStore, PhotoSize, PrivacyAsk, SecretStore};
 use kidplan_tests::*;
 use std::path::{Path, PathBuf};
 
@@ -128,9 +129,67 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
         cached.push(kp.document(d.id).await?);
     }
 
-    // Before: every canary of the erased people is on the device, and the file canary in a
-    // cached file.
-    let canaries = [
+    // Jakob's profile picture and free text (corrected at Kari's request), a teacher's free
+    // text and profile picture: the notice's other categories, each with a canary.
+    let picture = |canary: &str| {
+        let mut b = vec![0xFF, 0xD8, 0xFF, 0xFE];
+        b.extend(canary.as_bytes());
+        b.extend([0xFF, 0xD9]);
+        b
+    };
+    let _: Child = staff
+        .send_bytes(
+            reqwest::Method::PUT,
+            &paths::fill(paths::STAFF_CHILD_PICTURE, &[("child_id", jakob.as_str())]),
+            "image/jpeg",
+            picture("Erasurepicturecanary"),
+        )
+        .await?;
+    let asked = kp.ask_privacy(PrivacyAsk {
+        right: PrivacyRight::Rectification,
+        note: None,
+        child_id: Some(jakob.clone()),
+        child_info: Some("Erasureinfocanary: tåler ikke melk".into()),
+        objection: None,
+    })?;
+    kp.sync().await?;
+    let _: PrivacyRequest = staff
+        .post(
+            &paths::fill(
+                paths::STAFF_PRIVACY_REQUEST_HANDLE,
+                &[("id", asked.as_str())],
+            ),
+            &HandlePrivacyRequest {
+                status: PrivacyRequestStatus::Completed,
+                response: None,
+            },
+        )
+        .await?;
+    let teacher = RawSession::login(&server, "+4792000002").await?;
+    let _: Staff = teacher
+        .send_bytes(
+            reqwest::Method::PUT,
+            paths::STAFF_ME_PICTURE,
+            "image/png",
+            [&[0x89, b'P', b'N', b'G'][..], b"Erasurestaffpicturecanary"].concat(),
+        )
+        .await?;
+    let teacher_row: Staff = teacher
+        .send_json(
+            reqwest::Method::PUT,
+            paths::STAFF_ME_INFO,
+            &SetStaffInfo {
+                info: Some("Erasurestaffinfocanary: liker å synge".into()),
+            },
+        )
+        .await?;
+    kp.sync().await?;
+    cached.push(kp.child_picture(jakob.clone()).await?);
+    cached.push(kp.staff_picture(teacher_row.id.clone()).await?);
+
+    // Before: every canary of the erased people is on the device, in a cache row and a
+    // decrypted page, and the file canaries in cached files.
+    let in_rows = [
         demo::CANARY_GUARDIAN_FIRST_NAME,
         demo::CANARY_GUARDIAN_LAST_NAME,
         demo::CANARY_GUARDIAN_ID,
@@ -138,31 +197,38 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
         jakob.as_str(),
         photo.id.as_str(),
         "Erasurecanary",
+        "Erasureinfocanary",
+        teacher_row.id.as_str(),
+        "Erasurestaffinfocanary",
+    ];
+    let in_files = [
         "Erasurefilecanary",
+        "Erasurepicturecanary",
+        "Erasurestaffpicturecanary",
     ];
     let before = Scan::take(cdir.path(), account.id.as_str(), &*secrets)?;
-    for c in canaries {
-        assert!(!before.find(c).is_empty(), "{c} was never on the device");
-    }
-    for c in &canaries[..7] {
+    for c in in_rows {
         assert!(before.rows.contains(c), "{c} not in a cache row before");
         assert!(
             contains_bytes(&before.pages, c.as_bytes()),
             "{c} not in a decrypted page before"
         );
     }
-    assert!(
-        before
-            .files
-            .iter()
-            .any(|(p, b)| cached.contains(&p.display().to_string())
-                && contains_bytes(b, b"Erasurefilecanary")),
-        "the file canary is not in a cached file"
-    );
+    for c in in_files {
+        assert!(
+            before
+                .files
+                .iter()
+                .any(|(p, b)| cached.contains(&p.display().to_string())
+                    && contains_bytes(b, c.as_bytes())),
+            "{c} is not in a cached file"
+        );
+    }
 
     for person in [
         Person::Guardian(demo::CANARY_GUARDIAN_ID.into()),
         Person::Child(jakob.clone()),
+        Person::Staff(teacher_row.id.clone()),
     ] {
         let _: ErasureReport = staff.erase(person).await?;
     }
@@ -176,8 +242,25 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
     } else {
         Some(kp)
     };
+    // The server keeps none of the new categories either.
+    let server_text = all_text(&server_db(&server)?)?;
+    for c in [
+        "Erasureinfocanary",
+        "Erasurepicturecanary",
+        "Erasurestaffinfocanary",
+        "Erasurestaffpicturecanary",
+    ] {
+        assert!(
+            !server_text.contains(c),
+            "{c} left on the server: {:?}",
+            server_text
+                .lines()
+                .filter(|l| l.contains(c))
+                .collect::<Vec<_>>()
+        );
+    }
     let after = Scan::take(cdir.path(), account.id.as_str(), &*secrets)?;
-    for c in canaries {
+    for c in in_rows.iter().chain(&in_files) {
         let at = after.find(c);
         assert!(at.is_empty(), "{c} survived the erasure in {at:?}");
     }
