@@ -288,7 +288,7 @@ pub fn children(g: &Global) -> CliResult<()> {
 pub fn print_children(kp: &Kidplan) -> Result<(), KidplanError> {
     let children = kp.children()?;
     let departments = kp.departments()?;
-    let mut t = Table::new(&["Name", "Born", "Department", "Id"]);
+    let mut t = Table::new(&["Name", "Born", "Department", "Picture", "Id"]);
     for c in &children {
         let dep = departments
             .iter()
@@ -299,6 +299,7 @@ pub fn print_children(kp: &Kidplan) -> Result<(), KidplanError> {
             paint(BOLD, format!("{} {}", c.first_name, c.last_name)),
             c.birth_date.to_string(),
             dep,
+            if c.picture.is_some() { "yes" } else { "no" }.to_owned(),
             paint(DIM, c.id.as_str()),
         ]);
     }

@@ -272,6 +272,11 @@ impl Demo {
             .check_in(demo::GUARDIAN_CHILD_IDS[0])
             .await?;
         output::kindergarten("Randi checks Emma in at the door");
+        self.staff()
+            .await?
+            .set_child_picture(demo::GUARDIAN_CHILD_IDS[0])
+            .await?;
+        output::kindergarten("Randi sets Emma's profile picture (Emma's photo consent is given)");
         let t = Instant::now();
         let r = commands::sync_with_progress(&self.kp, "first sync").await?;
         output::ok(format!(
@@ -293,6 +298,12 @@ impl Demo {
         commands::print_children(&self.kp)?;
         let children = self.kp.children()?;
         ensure!(!children.is_empty(), "no children after the first sync");
+        let emma = kidplan_api::ChildId::from(demo::GUARDIAN_CHILD_IDS[0]);
+        let picture = self.kp.child_picture(emma).await?;
+        output::ok(format!(
+            "Emma's profile picture downloaded into the account's file cache ({} bytes)",
+            std::fs::metadata(&picture).map(|m| m.len()).unwrap_or(0)
+        ));
 
         out!();
         let today = Day::today();

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use kidplan_api::auth::{RequestCode, Session, VerifyCode};
-use kidplan_api::model::{Absence, Attendance, Message};
+use kidplan_api::model::{Absence, Attendance, Child, Message};
 use kidplan_api::paths;
 use kidplan_api::staff::{AttendanceAction, RecordAttendance, StaffMessage};
 use kidplan_server::RunningServer;
@@ -95,6 +95,32 @@ impl Staff {
             body,
         )
         .await
+    }
+
+    /// `PUT /v1/staff/children/{child_id}/picture`: a child's profile picture (a 1×1 PNG
+    /// here); needs the child's photo consent.
+    pub async fn set_child_picture(&self, child_id: &str) -> Result<Child> {
+        const PNG: [u8; 69] = [
+            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48,
+            0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00,
+            0x00, 0x90, 0x77, 0x53, 0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x78,
+            0x9C, 0x63, 0xF8, 0x7A, 0x40, 0x0B, 0x00, 0x04, 0x8D, 0x01, 0xE0, 0x60, 0xCB, 0x68,
+            0x38, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+        ];
+        let path = paths::fill(paths::STAFF_CHILD_PICTURE, &[("child_id", child_id)]);
+        let r = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "image/png")
+            .body(PNG.to_vec())
+            .send()
+            .await?;
+        let status = r.status();
+        if !status.is_success() {
+            bail!("{path}: HTTP {status}");
+        }
+        Ok(r.json().await?)
     }
 
     /// `POST /v1/staff/events`: an event for the whole kindergarten.

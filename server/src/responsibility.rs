@@ -8,8 +8,9 @@
 //!
 //! - withheld: the child's documents, the child's consents (neither seen nor changed), the
 //!   child's free text (`Child.info`, sent empty), privacy requests naming the child;
-//! - kept: the child's name and birth date, attendance, absences, holidays, the daily log,
-//!   photos (as consents allow), threads about the child, the calendar and broadcasts.
+//! - kept: the child's name, birth date and profile picture, attendance, absences, holidays,
+//!   the daily log, photos (as consents allow), threads about the child, the calendar and
+//!   broadcasts.
 //!
 //! Every check reads [`WITHHELD`] and the guardian's [`GuardianView::responsible`]: the feed
 //! ([`withheld_sql`]), the per-viewer rendering ([`may_see`], [`child_for`]), file downloads and

@@ -45,6 +45,19 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
         reason: AbsenceReason::Sick,
         note: None,
     })?;
+    // Emma has a profile picture, so the picture's schema is exercised too.
+    let staff = RawSession::login(&server, demo::STAFF_EMAIL).await?;
+    let _: kidplan_api::model::Child = staff
+        .send_bytes(
+            reqwest::Method::PUT,
+            &kidplan_api::paths::fill(
+                kidplan_api::paths::STAFF_CHILD_PICTURE,
+                &[("child_id", demo::GUARDIAN_CHILD_IDS[0])],
+            ),
+            "image/png",
+            vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A],
+        )
+        .await?;
     let out = tempfile::tempdir()?;
     let summary = kp
         .export_my_data(out.path().to_string_lossy().into_owned())
@@ -64,6 +77,12 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
         );
     }
     assert!(
+        doc["server"]["children"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["picture"]["id"].is_string())),
+        "a child's picture is in the export"
+    );
+    assert!(
         doc["pending_on_device"]
             .as_array()
             .is_some_and(|a| !a.is_empty())
@@ -72,7 +91,7 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
     assert!(found.is_empty(), "the export does not validate: {found:#?}");
 
     // The schema is strict: each change below makes the same export fail.
-    let mutations: [(&str, Mutation); 4] = [
+    let mutations: [(&str, Mutation); 5] = [
         ("a section renamed", |d| {
             if let Some(s) = d["server"].as_object_mut()
                 && let Some(v) = s.remove("consents")
@@ -88,6 +107,15 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
         }),
         ("a day in another format", |d| {
             d["server"]["children"][0]["birth_date"] = "04.08.2023".into()
+        }),
+        ("a picture without its id", |d| {
+            if let Some(children) = d["server"]["children"].as_array_mut() {
+                for c in children {
+                    if let Some(p) = c["picture"].as_object_mut() {
+                        p.remove("id");
+                    }
+                }
+            }
         }),
     ];
     for (what, change) in mutations {

@@ -3,7 +3,7 @@
 //! Emma's consents and Emma's free text, keeps Emma and the link (which says so); a consent
 //! change Kari tries anyway is refused on her device (`Forbidden`, nothing queued) and by the
 //! server (`403 parental_responsibility_required`); Emma's other guardian keeps everything; given back, it
-//! all comes back at the next sync.
+//! all comes back at the next sync. Her export holds nothing withheld either.
 
 use kidplan_api::model::{ConsentKind, ConsentState};
 use kidplan_api::{ChildId, DocumentId};
@@ -107,6 +107,29 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "parental_responsibility_required");
     assert!(kari.consents(emma.clone())?.is_empty());
+
+    // Her export (access, portability) holds no more than her device: nothing withheld.
+    let out = tempfile::tempdir()?;
+    let summary = kari
+        .export_my_data(out.path().to_string_lossy().into_owned())
+        .await?;
+    let text = std::fs::read_to_string(&summary.path)?;
+    let export: serde_json::Value = serde_json::from_str(&text)?;
+    assert!(!text.contains(INFO), "the free text is not in the export");
+    assert!(!text.contains(EMMA_DOCUMENT_ID), "nor the document");
+    let server_part = &export["server"];
+    assert!(
+        server_part["consents"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|c| c["child_id"] != emma.as_str())),
+        "nor Emma's consents"
+    );
+    assert!(
+        server_part["children"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["id"] == emma.as_str() && c["info"].is_null())),
+        "Emma is in it, without her free text"
+    );
 
     // The other guardian keeps everything.
     other.sync().await?;
