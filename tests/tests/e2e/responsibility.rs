@@ -125,9 +125,9 @@ async fn without_parental_responsibility_the_device_drops_documents_consents_and
         "nor Emma's consents"
     );
     assert!(
-        server_part["children"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|c| c["id"] == emma.as_str() && c["info"].is_null())),
+        server_part["children"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|c| c["id"] == emma.as_str() && c["info"].is_null())),
         "Emma is in it, without her free text"
     );
 

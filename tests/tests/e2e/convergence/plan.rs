@@ -131,6 +131,11 @@ pub enum Step {
     StaffPhoto {
         tags: u32,
     },
+    /// A new profile picture of one of the parent's children, or its removal.
+    StaffPicture {
+        child: u32,
+        remove: bool,
+    },
     Attendance {
         child: u32,
         check_in: bool,
@@ -219,6 +224,10 @@ const WEIGHTS: &[(u32, MakeStep)] = &[
     }),
     (2, |r| Step::LogEntry { child: r.pick() }),
     (1, |r| Step::StaffPhoto { tags: r.pick() }),
+    (2, |r| Step::StaffPicture {
+        child: r.pick(),
+        remove: r.chance(30),
+    }),
     (2, |r| Step::Attendance {
         child: r.pick(),
         check_in: r.chance(60),

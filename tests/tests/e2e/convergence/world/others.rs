@@ -24,6 +24,9 @@ impl World {
         if let Step::StaffPhoto { tags } = step {
             return self.staff_photo(*tags).await;
         }
+        if let Step::StaffPicture { child, remove } = step {
+            return self.staff_picture(*child, *remove).await;
+        }
         let k = &self.known;
         let emma = demo::GUARDIAN_CHILD_IDS[0];
         let today = Day::today();
@@ -257,6 +260,35 @@ impl World {
         Ok(match sent {
             Ok(r) => format!("staff POST {path}: {}", r.status().as_u16()),
             Err(e) => format!("staff POST {path}: request failed: {e}"),
+        })
+    }
+
+    /// Staff set (a new picture, a new id) or remove a child's profile picture; setting it is
+    /// refused while the child's photo consent is withdrawn.
+    async fn staff_picture(&self, child: u32, remove: bool) -> anyhow::Result<String> {
+        let ids = demo::GUARDIAN_CHILD_IDS;
+        let id = ids[child as usize % ids.len()];
+        let path = paths::fill(paths::STAFF_CHILD_PICTURE, &[("child_id", id)]);
+        let url = format!("{}{path}", self.staff.base);
+        let req = if remove {
+            self.staff.http.delete(url)
+        } else {
+            let mut png = vec![0x89, b'P', b'N', b'G'];
+            png.extend(std::iter::repeat_n(3u8, 64));
+            self.staff
+                .http
+                .put(url)
+                .header(reqwest::header::CONTENT_TYPE, "image/png")
+                .body(png)
+        };
+        let sent = req
+            .bearer_auth(&self.staff.session.access_token)
+            .send()
+            .await;
+        let method = if remove { "DELETE" } else { "PUT" };
+        Ok(match sent {
+            Ok(r) => format!("staff {method} {path}: {}", r.status().as_u16()),
+            Err(e) => format!("staff {method} {path}: request failed: {e}"),
         })
     }
 }
