@@ -17,6 +17,7 @@ import no.kidplan.core.api.Platform
 /** The seeded demo kindergarten (server/src/seed.rs, `demo`). */
 object Demo {
     const val GUARDIAN_EMAIL = "kari.nordmann@example.org"
+    const val STAFF_EMAIL = "randi.solberg@example.org"
     const val GUARDIAN_ID = "8d116ece-1738-47d9-bd9c-172411e20b8f"
     const val EMMA_ID = "90c192cf-d3ac-44af-8f21-ddb66cad4a26"
     const val JAKOB_ID = "a170b338-3926-4059-b28c-105d1fb17c23"

@@ -1,8 +1,13 @@
 package no.kidplan.harness
 
 import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
+import no.kidplan.core.KidplanException
 import no.kidplan.core.api.NotificationCategory
 import no.kidplan.core.api.PushProvider
 import org.junit.jupiter.api.AfterAll
@@ -11,6 +16,7 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
 
 /**
  * The calls the platform services make (FirebaseMessagingService, the iOS notification service
@@ -48,6 +54,31 @@ class PushAndPrivacyTest {
             // A hint that is not a plain id is ignored (whatever is shown names no path).
             val odd = d.core.handlePush("""{"v":"1","kind":"sync","hint":"message/../../etc"}""")
             assertTrue(odd == null || !odd.body.contains("etc"), "$odd")
+        }
+    }
+
+    @Test
+    fun `a child's profile picture is a typed record and a cached file through the bindings`(): Unit = runBlocking {
+        Device(server.baseUrl).use { d ->
+            server.login(d)
+            d.session.sync()
+            assertThrows<KidplanException.NotFound> { runBlocking { d.core.childPicture(Demo.JAKOB_ID) } }
+
+            // Staff set Jakob's picture (a PNG-looking body) over HTTP.
+            val png = byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 1, 2, 3, 4)
+            val request = HttpRequest.newBuilder(URI.create("${server.baseUrl}/v1/staff/children/${Demo.JAKOB_ID}/picture"))
+                .header("Authorization", "Bearer ${server.token(Demo.STAFF_EMAIL)}")
+                .header("Content-Type", "image/png")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(png))
+                .build()
+            val answer = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString())
+            assertEquals(200, answer.statusCode(), answer.body())
+
+            d.session.sync()
+            val picture = d.core.children().single { it.id == Demo.JAKOB_ID }.picture!!
+            assertEquals(png.size.toULong(), picture.sizeBytes)
+            val file = File(d.core.childPicture(Demo.JAKOB_ID))
+            assertTrue(file.readBytes().contentEquals(png))
         }
     }
 

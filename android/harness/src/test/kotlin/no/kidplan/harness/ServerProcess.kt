@@ -83,6 +83,18 @@ class ServerProcess(
         return out
     }
 
+    /** A session token of [contact] (staff too), minted by the server's CLI from its database. */
+    fun token(contact: String): String {
+        val p = ProcessBuilder(
+            binary.absolutePath, "token",
+            "--db", dataDir.resolve("kidplan.db").toString(),
+            "--contact", contact,
+        ).redirectError(ProcessBuilder.Redirect.DISCARD).start()
+        val out = p.inputStream.bufferedReader().readText().trim()
+        check(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) { "token failed" }
+        return out
+    }
+
     override fun close() {
         stop()
         dataDir.toFile().deleteRecursively()
