@@ -62,13 +62,17 @@ impl Staff {
         path: &str,
         body: serde_json::Value,
     ) -> Result<T> {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
+        let request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        self.send(path, request).await
+    }
+
+    /// Sends `request` with the staff session; anything but a success is an error naming `path`.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T> {
+        let r = request.bearer_auth(&self.token).send().await?;
         let status = r.status();
         if !status.is_success() {
             bail!("{path}: HTTP {status}");
@@ -108,19 +112,12 @@ impl Staff {
             0x38, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
         ];
         let path = paths::fill(paths::STAFF_CHILD_PICTURE, &[("child_id", child_id)]);
-        let r = self
+        let request = self
             .http
             .put(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, "image/png")
-            .body(PNG.to_vec())
-            .send()
-            .await?;
-        let status = r.status();
-        if !status.is_success() {
-            bail!("{path}: HTTP {status}");
-        }
-        Ok(r.json().await?)
+            .body(PNG.to_vec());
+        self.send(&path, request).await
     }
 
     /// `POST /v1/staff/events`: an event for the whole kindergarten.

@@ -1,7 +1,7 @@
-//! Downloading photos, documents and profile pictures on demand (a service: network I/O over the session), into
-//! the account's file cache (`local::file_index` owns the cache). A download goes to a
-//! temporary file first and is moved in only if its entity still exists; its size is capped by
-//! the size the entity announced.
+//! Downloading photos, documents and profile pictures on demand (a service: network I/O over
+//! the session), into the account's file cache (`local::file_index` owns the cache). A
+//! download goes to a temporary file first and is moved in only if its entity still exists
+//! (and a picture is still its person's); its size is capped by the size the entity announced.
 
 use crate::auth::Auth;
 use crate::error::{Error, Result};

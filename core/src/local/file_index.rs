@@ -1,8 +1,8 @@
-//! The photo, document and profile-picture cache on disk, as local state: `<account dir>/files`, indexed in the
-//! account's database (`files` table), evicted least-recently-used beyond a size cap, and
-//! unlinked when their entity is tombstoned (after the transaction that dropped their rows
-//! committed). File names are hashes, never server-provided strings. Downloading is
-//! `crate::files`'.
+//! The photo, document and profile-picture cache on disk, as local state: `<account
+//! dir>/files`, indexed in the account's database (`files` table), evicted least-recently-used
+//! beyond a size cap, and unlinked when their entity is tombstoned or a picture is replaced
+//! (after the transaction that dropped their rows committed). File names are hashes, never
+//! server-provided strings. Downloading is `crate::files`'.
 
 use crate::error::{Error, Result};
 use crate::local::cache::Effects;

@@ -55,6 +55,19 @@ async fn shown(h: &Harness, token: &str, kind: EntityKind, id: &str) -> Option<V
         .and_then(|c| c.data.clone())
 }
 
+/// The guardian `token` withdraws the child's `photos_internal` consent.
+async fn deny_photos(h: &Harness, token: &str, child: &str) {
+    let r = h
+        .command(
+            Method::PUT,
+            &format!("/v1/children/{child}/consents/photos_internal"),
+            token,
+            Some(json!({"state": "denied"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
 fn raw_db(h: &Harness) -> Vec<u8> {
     let db = h.server.db_path();
     [raw_bytes(&db), raw_bytes(&db.with_extension("db-wal"))].concat()
@@ -115,15 +128,7 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
     assert_eq!(download(&h, "not-a-token", &picture).await.0, 401);
 
     // Without the photo consent: refused, naming the child's id and not the child.
-    let r = h
-        .command(
-            Method::PUT,
-            &format!("/v1/children/{jakob}/consents/photos_internal"),
-            &kari,
-            Some(json!({"state": "denied"})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
+    deny_photos(&h, &kari, jakob).await;
     let r = put_picture(&h, &staff, &path(jakob), "image/jpeg", jpeg("Jakobpicture")).await;
     assert_eq!((r.status, r.code()), (409, "consent_required"), "{r:?}");
     let text = r.body.to_string();
@@ -132,15 +137,7 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
 
     // Kari withdraws Emma's photo consent: the picture is gone from the server and the feed.
     assert!(contains(&raw_db(&h), CANARY), "stored before");
-    let r = h
-        .command(
-            Method::PUT,
-            &format!("/v1/children/{emma}/consents/photos_internal"),
-            &kari,
-            Some(json!({"state": "denied"})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
+    deny_photos(&h, &kari, emma).await;
     let child = shown(&h, &kari, EntityKind::Child, emma)
         .await
         .expect("Emma");
