@@ -161,6 +161,26 @@ impl Harness {
         assert_eq!(r.status(), 200);
     }
 
+    /// `PUT`s raw bytes of `content_type` (profile pictures).
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let r = self
+            .http
+            .put(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        into_resp(r).await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(token), Some(body), None)
             .await

@@ -167,19 +167,9 @@ async fn erasing_the_canary_leaves_no_trace() {
         &[0xFF, 0xD9],
     ]
     .concat();
-    let r = h
-        .http
-        .put(h.url(&format!(
-            "/v1/staff/children/{}/picture",
-            demo::CANARY_CHILD_ID
-        )))
-        .bearer_auth(&staff)
-        .header("content-type", "image/jpeg")
-        .body(picture)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(r.status(), 200);
+    let path = format!("/v1/staff/children/{}/picture", demo::CANARY_CHILD_ID);
+    let r = h.put_bytes(&path, &staff, "image/jpeg", picture).await;
+    assert_eq!(r.status, 200, "{r:?}");
 
     // Other people's records that mention the canaries (redacted at the erasure, see
     // `redaction`): a staff log entry on Emma, Kari's absence note on Emma, a thread Kari

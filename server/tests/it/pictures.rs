@@ -21,17 +21,13 @@ fn jpeg(canary: &str) -> Vec<u8> {
     .concat()
 }
 
-async fn put_picture(h: &Harness, token: &str, path: &str, ct: &str, body: Vec<u8>) -> Resp {
+/// The teacher `token` sets their own picture; its id.
+async fn set_own(h: &Harness, token: &str, canary: &str) -> String {
     let r = h
-        .http
-        .put(h.url(path))
-        .bearer_auth(token)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .expect("sent");
-    into_resp(r).await
+        .put_bytes("/v1/staff/me/picture", token, "image/jpeg", jpeg(canary))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["picture"]["id"].as_str().expect("id").to_owned()
 }
 
 async fn download(h: &Harness, token: &str, id: &str) -> (u16, Vec<u8>) {
@@ -84,16 +80,20 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
 
     // Bad uploads change nothing: a type that is not an image, content that does not match
     // its type, an image over 2 MiB.
-    let r = put_picture(&h, &staff, &path(emma), "text/plain", b"hello".to_vec()).await;
+    let r = h
+        .put_bytes(&path(emma), &staff, "text/plain", b"hello".to_vec())
+        .await;
     assert_eq!(
         (r.status, r.code()),
         (415, "unsupported_media_type"),
         "{r:?}"
     );
-    let r = put_picture(&h, &staff, &path(emma), "image/png", jpeg(CANARY)).await;
+    let r = h
+        .put_bytes(&path(emma), &staff, "image/png", jpeg(CANARY))
+        .await;
     assert_eq!((r.status, r.code()), (400, "invalid_input"), "{r:?}");
     let big = jpeg(&"x".repeat(kidplan_api::MAX_PICTURE_BYTES));
-    let r = put_picture(&h, &staff, &path(emma), "image/jpeg", big).await;
+    let r = h.put_bytes(&path(emma), &staff, "image/jpeg", big).await;
     assert_eq!(r.status, 413, "{r:?}");
     let kari = h.guardian().await;
     let child = shown(&h, &kari, EntityKind::Child, emma)
@@ -102,7 +102,9 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
     assert!(child["picture"].is_null(), "no picture yet: {child}");
 
     // Set while the photo consent is given: Kari's feed carries it, Kari downloads it.
-    let r = put_picture(&h, &staff, &path(emma), "image/jpeg", jpeg(CANARY)).await;
+    let r = h
+        .put_bytes(&path(emma), &staff, "image/jpeg", jpeg(CANARY))
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
     let picture = r.body["picture"]["id"].as_str().expect("id").to_owned();
     let child = shown(&h, &kari, EntityKind::Child, emma)
@@ -123,13 +125,17 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
     );
     let terje = h.login(demo::SECOND_STAFF_EMAIL).await.access_token;
     assert_eq!(download(&h, &terje, &picture).await.0, 404);
-    let r = put_picture(&h, &terje, &path(emma), "image/jpeg", jpeg("x")).await;
+    let r = h
+        .put_bytes(&path(emma), &terje, "image/jpeg", jpeg("x"))
+        .await;
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(download(&h, "not-a-token", &picture).await.0, 401);
 
     // Without the photo consent: refused, naming the child's id and not the child.
     deny_photos(&h, &kari, jakob).await;
-    let r = put_picture(&h, &staff, &path(jakob), "image/jpeg", jpeg("Jakobpicture")).await;
+    let r = h
+        .put_bytes(&path(jakob), &staff, "image/jpeg", jpeg("Jakobpicture"))
+        .await;
     assert_eq!((r.status, r.code()), (409, "consent_required"), "{r:?}");
     let text = r.body.to_string();
     assert!(text.contains(jakob) && !text.contains("Jakob"), "{text}");
@@ -146,7 +152,9 @@ async fn a_childs_picture_needs_consent_is_seen_by_its_guardians_only_and_goes_w
     assert_eq!(download(&h, &staff, &picture).await.0, 404);
     assert!(!dump_tables(&h.server.db_path()).contains(CANARY));
     // Nor can staff set a new one until the consent is given again.
-    let r = put_picture(&h, &staff, &path(emma), "image/jpeg", jpeg(CANARY)).await;
+    let r = h
+        .put_bytes(&path(emma), &staff, "image/jpeg", jpeg(CANARY))
+        .await;
     assert_eq!((r.status, r.code()), (409, "consent_required"), "{r:?}");
 }
 
@@ -155,29 +163,20 @@ async fn a_staff_picture_is_seen_by_the_kindergartens_families_and_erased_with_i
     const CANARY: &str = "Staffpicturecanary";
     let h = start().await;
     let teacher = h.login(TEACHER_PHONE).await.access_token;
-    let r = put_picture(
-        &h,
-        &teacher,
-        "/v1/staff/me/picture",
-        "image/jpeg",
-        jpeg("first"),
-    )
-    .await;
+    let r = h
+        .put_bytes(
+            "/v1/staff/me/picture",
+            &teacher,
+            "image/jpeg",
+            jpeg("first"),
+        )
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
     let first = r.body["picture"]["id"].as_str().expect("id").to_owned();
     let teacher_id = r.body["id"].as_str().expect("id").to_owned();
 
     // A new picture is a new id; the old one is gone.
-    let r = put_picture(
-        &h,
-        &teacher,
-        "/v1/staff/me/picture",
-        "image/jpeg",
-        jpeg(CANARY),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    let picture = r.body["picture"]["id"].as_str().expect("id").to_owned();
+    let picture = set_own(&h, &teacher, CANARY).await;
     assert_ne!(picture, first);
     let kari = h.guardian().await;
     assert_eq!(download(&h, &kari, &first).await.0, 404);
@@ -205,15 +204,7 @@ async fn a_staff_picture_is_seen_by_the_kindergartens_families_and_erased_with_i
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body["picture"].is_null());
     assert_eq!(download(&h, &kari, &picture).await.0, 404);
-    let r = put_picture(
-        &h,
-        &teacher,
-        "/v1/staff/me/picture",
-        "image/jpeg",
-        jpeg(CANARY),
-    )
-    .await;
-    let picture = r.body["picture"]["id"].as_str().expect("id").to_owned();
+    let picture = set_own(&h, &teacher, CANARY).await;
     assert!(contains(&raw_db(&h), CANARY), "stored before the erasure");
     let manager = h.staff().await;
     let r = h
