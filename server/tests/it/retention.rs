@@ -165,7 +165,7 @@ async fn push_registrations_unseen_for_60_days_and_expired_codes_are_dropped() {
 }
 
 /// Strings only the second kindergarten's data holds (seed values and what the test writes).
-const SECOND_KINDERGARTEN_STRINGS: [&str; 7] = [
+const SECOND_KINDERGARTEN_STRINGS: [&str; 8] = [
     "Furulunden",
     "Terje Lie",
     "terje.lie@example.org",
@@ -173,6 +173,7 @@ const SECOND_KINDERGARTEN_STRINGS: [&str; 7] = [
     "+4791000003",
     "Furucanary",
     "furucanary-device",
+    "Furupicture",
 ];
 
 /// The second kindergarten's staff and guardian use the app: uploads, a broadcast, a log
@@ -211,6 +212,15 @@ async fn use_second_kindergarten(h: &Harness) {
             .await
             .expect("sent");
         assert_eq!(r.status(), 200);
+    }
+    // Tuva's and Terje's profile pictures (kept in the database, not on disk).
+    for path in [
+        format!("/v1/staff/children/{tuva}/picture"),
+        "/v1/staff/me/picture".to_owned(),
+    ] {
+        let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"Furupicture", &[0xFF, 0xD9]].concat();
+        let r = h.put_bytes(&path, &terje, "image/jpeg", jpeg).await;
+        assert_eq!(r.status, 200, "{r:?}");
     }
     let broadcast = json!({"department_id": null, "subject": "Furucanary", "body": "Hei fra Furucanary", "urgent": false});
     assert_eq!(
@@ -275,6 +285,8 @@ async fn a_kindergarten_is_deleted_one_month_after_its_contract_ends() {
     use_second_kindergarten(&h).await;
     let files = stored_files(&db);
     assert_eq!(files.len(), 2, "a photo and a document on disk");
+    let raw = [raw_bytes(&db), raw_bytes(&db.with_extension("db-wal"))].concat();
+    assert!(contains(&raw, "Furupicture"), "the pictures are stored");
     let before = kari_view(&h).await;
     let kindergartens = "SELECT COUNT(*) FROM kindergartens";
 
@@ -323,6 +335,7 @@ async fn a_kindergarten_is_deleted_one_month_after_its_contract_ends() {
         "departments",
         "sessions",
         "push_registrations",
+        "pictures",
     ] {
         let sql = format!(
             "SELECT COUNT(*) FROM {table} WHERE {} = '{}'",
