@@ -3,7 +3,7 @@
 //! the kindergarten's guardians) and to the kindergarten's staff.
 //!
 //! Thumbnails: `?size=thumb` serves the same bytes as `full` (the reference server does not
-//! scale images).
+//! scale images). Images are stored without their metadata (see [`crate::image_meta`]).
 
 use crate::app::AppState;
 use crate::auth::{Caller, StaffCaller};
@@ -134,6 +134,7 @@ pub async fn upload_photo(
 ) -> AppResult<Json<Photo>> {
     let mime = content_type(&headers);
     check_upload(&mime, &body, PHOTO_TYPES)?;
+    let body = crate::image_meta::strip(&mime, body)?;
     let mut children: Vec<String> = q
         .children
         .split(',')
@@ -179,6 +180,7 @@ pub async fn upload_document(
 ) -> AppResult<Json<Document>> {
     let mime = content_type(&headers);
     check_upload(&mime, &body, DOCUMENT_TYPES)?;
+    let body = crate::image_meta::strip(&mime, body)?;
     check_text("title", &q.title, MAX_SUBJECT_CHARS)?;
     let size = body.len() as i64;
     with_file(&st, s, &body, move |c, file| {

@@ -27,6 +27,7 @@ mod extract;
 pub mod faults;
 mod feed;
 mod files;
+mod image_meta;
 pub mod maintenance;
 mod net;
 pub mod notices;

@@ -20,6 +20,7 @@ use crate::feed;
 use crate::files::{ApiBytes, PHOTO_TYPES, check_upload, content_type};
 use crate::staff::{found, kg_child, write};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -52,16 +53,18 @@ impl Owner {
     }
 }
 
-/// Checks an upload: an image type the content matches, at most [`MAX_PICTURE_BYTES`].
-fn check_image(headers: &HeaderMap, body: &[u8]) -> AppResult<String> {
+/// Checks an upload (an image type the content matches, at most [`MAX_PICTURE_BYTES`]) and
+/// returns its type and its bytes without metadata (see [`crate::image_meta`]).
+fn check_image(headers: &HeaderMap, body: Bytes) -> AppResult<(String, Bytes)> {
     if body.len() > MAX_PICTURE_BYTES {
         return Err(AppError::from_status(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         ));
     }
     let mime = content_type(headers);
-    check_upload(&mime, body, PHOTO_TYPES)?;
-    Ok(mime)
+    check_upload(&mime, &body, PHOTO_TYPES)?;
+    let body = crate::image_meta::strip(&mime, body)?;
+    Ok((mime, body))
 }
 
 /// Replaces the owner's picture (a new id, so caches notice) and stamps the owner.
@@ -116,7 +119,7 @@ pub async fn set_child_picture(
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Child>> {
-    let mime = check_image(&headers, &body)?;
+    let (mime, body) = check_image(&headers, body)?;
     write(&st, s, move |c| {
         kg_child(c.conn, &c.kindergarten_id, &child_id)?;
         crate::consent::require_photo_consent(c.conn, std::slice::from_ref(&child_id))?;
@@ -155,7 +158,7 @@ pub async fn set_own_picture(
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Staff>> {
-    let mime = check_image(&headers, &body)?;
+    let (mime, body) = check_image(&headers, body)?;
     write(&st, s, move |c| {
         set(
             c.conn,

@@ -161,12 +161,7 @@ async fn erasing_the_canary_leaves_no_trace() {
     .await;
 
     // The canary child's profile picture, whose bytes carry a canary.
-    let picture = [
-        &[0xFF, 0xD8, 0xFF, 0xFE][..],
-        b"Canarypicture",
-        &[0xFF, 0xD9],
-    ]
-    .concat();
+    let picture = jpeg(b"Canarypicture");
     let path = format!("/v1/staff/children/{}/picture", demo::CANARY_CHILD_ID);
     let r = h.put_bytes(&path, &staff, "image/jpeg", picture).await;
     assert_eq!(r.status, 200, "{r:?}");

@@ -189,12 +189,7 @@ async fn use_second_kindergarten(h: &Harness) {
         (
             format!("/v1/staff/photos?children={tuva}&caption=Furucanary"),
             "image/jpeg",
-            [
-                &[0xFF, 0xD8, 0xFF, 0xE0][..],
-                b"Furucanary photo",
-                &[0xFF, 0xD9],
-            ]
-            .concat(),
+            jpeg(b"Furucanary photo"),
         ),
         (
             "/v1/staff/documents?title=Furucanary".to_owned(),
@@ -218,8 +213,9 @@ async fn use_second_kindergarten(h: &Harness) {
         format!("/v1/staff/children/{tuva}/picture"),
         "/v1/staff/me/picture".to_owned(),
     ] {
-        let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"Furupicture", &[0xFF, 0xD9]].concat();
-        let r = h.put_bytes(&path, &terje, "image/jpeg", jpeg).await;
+        let r = h
+            .put_bytes(&path, &terje, "image/jpeg", jpeg(b"Furupicture"))
+            .await;
         assert_eq!(r.status, 200, "{r:?}");
     }
     let broadcast = json!({"department_id": null, "subject": "Furucanary", "body": "Hei fra Furucanary", "urgent": false});

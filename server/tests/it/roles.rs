@@ -290,7 +290,6 @@ fn call_for(method: &str, path: &str, place: Place, t: &Things) -> Call {
         Place::DepA | Place::DepB => json!(t.department[i]),
         _ => Value::Null,
     };
-    const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     match (method, path) {
         ("POST", "/v1/staff/log-entries") => post(
             path.into(),

@@ -13,10 +13,7 @@ use kidplan_tests::*;
 
 /// A tiny JPEG body the server accepts.
 pub fn jpeg() -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    b.extend(std::iter::repeat_n(7u8, 256));
-    b.extend([0xFF, 0xD9]);
-    b
+    kidplan_tests::jpeg(&[7; 256])
 }
 
 /// The seeded photo of Jakob and Nora (two families).
@@ -252,8 +249,7 @@ async fn a_childs_picture_is_replaced_and_leaves_the_device_with_the_photo_conse
     let old = std::path::PathBuf::from(kari.child_picture(emma.clone()).await?);
     assert_eq!(std::fs::read(&old)?, first);
 
-    let mut second = jpeg();
-    second.extend(b"second");
+    let second = kidplan_tests::jpeg(b"the second picture");
     let _: Child = staff
         .send_bytes(reqwest::Method::PUT, &path, "image/jpeg", second.clone())
         .await?;

@@ -101,10 +101,8 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
     // A photo of Jakob only, whose bytes and caption carry canaries, and everything of his
     // the device caches.
     let jakob = kidplan_api::ChildId::from(demo::GUARDIAN_CHILD_IDS[1]);
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xFE];
-    jpeg.extend(b"Erasurefilecanary in the photo's bytes");
-    jpeg.extend(std::iter::repeat_n(7u8, 4096));
-    jpeg.extend([0xFF, 0xD9]);
+    let mut scan = b"Erasurefilecanary in the photo's bytes".to_vec();
+    scan.extend(std::iter::repeat_n(7u8, 4096));
     let photo: Photo = staff
         .upload(
             &format!(
@@ -113,7 +111,7 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
                 jakob
             ),
             "image/jpeg",
-            jpeg,
+            jpeg(&scan),
         )
         .await?;
     kp.sync().await?;
@@ -131,12 +129,7 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
 
     // Jakob's profile picture and free text (corrected at Kari's request), a teacher's free
     // text and profile picture: the notice's other categories, each with a canary.
-    let picture = |canary: &str| {
-        let mut b = vec![0xFF, 0xD8, 0xFF, 0xFE];
-        b.extend(canary.as_bytes());
-        b.extend([0xFF, 0xD9]);
-        b
-    };
+    let picture = |canary: &str| jpeg(canary.as_bytes());
     let _: Child = staff
         .send_bytes(
             reqwest::Method::PUT,
@@ -170,8 +163,8 @@ async fn erasure_scan(close_first: bool) -> anyhow::Result<()> {
         .send_bytes(
             reqwest::Method::PUT,
             paths::STAFF_ME_PICTURE,
-            "image/png",
-            [&[0x89, b'P', b'N', b'G'][..], b"Erasurestaffpicturecanary"].concat(),
+            "image/jpeg",
+            picture("Erasurestaffpicturecanary"),
         )
         .await?;
     let teacher_row: Staff = teacher

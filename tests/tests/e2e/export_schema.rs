@@ -54,8 +54,8 @@ async fn a_real_export_validates_against_the_json_schema() -> anyhow::Result<()>
                 kidplan_api::paths::STAFF_CHILD_PICTURE,
                 &[("child_id", demo::GUARDIAN_CHILD_IDS[0])],
             ),
-            "image/png",
-            vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A],
+            "image/jpeg",
+            jpeg(b"Emma"),
         )
         .await?;
     let out = tempfile::tempdir()?;

@@ -245,9 +245,7 @@ impl World {
         }
         .join(",");
         let path = format!("{}?children={children}&caption=Bilde", paths::STAFF_PHOTOS);
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        jpeg.extend(std::iter::repeat_n(7u8, 512));
-        jpeg.extend([0xFF, 0xD9]);
+        let jpeg = kidplan_tests::jpeg(&[7; 512]);
         let sent = self
             .staff
             .http
@@ -273,13 +271,11 @@ impl World {
         let req = if remove {
             self.staff.http.delete(url)
         } else {
-            let mut png = vec![0x89, b'P', b'N', b'G'];
-            png.extend(std::iter::repeat_n(3u8, 64));
             self.staff
                 .http
                 .put(url)
-                .header(reqwest::header::CONTENT_TYPE, "image/png")
-                .body(png)
+                .header(reqwest::header::CONTENT_TYPE, "image/jpeg")
+                .body(kidplan_tests::jpeg(&[3; 64]))
         };
         let sent = req
             .bearer_auth(&self.staff.session.access_token)

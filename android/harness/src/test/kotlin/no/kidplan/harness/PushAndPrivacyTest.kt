@@ -64,21 +64,21 @@ class PushAndPrivacyTest {
             d.session.sync()
             assertThrows<KidplanException.NotFound> { runBlocking { d.core.childPicture(Demo.JAKOB_ID) } }
 
-            // Staff set Jakob's picture (a PNG-looking body) over HTTP.
-            val png = byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 1, 2, 3, 4)
+            // Staff set Jakob's picture (the smallest JPEG the server reads: one scan) over HTTP.
+            val jpeg = byteArrayOf(0xFF.toByte(), 0xD8.toByte(), 0xFF.toByte(), 0xDA.toByte(), 0, 2, 1, 2, 3, 0xFF.toByte(), 0xD9.toByte())
             val request = HttpRequest.newBuilder(URI.create("${server.baseUrl}/v1/staff/children/${Demo.JAKOB_ID}/picture"))
                 .header("Authorization", "Bearer ${server.token(Demo.STAFF_EMAIL)}")
-                .header("Content-Type", "image/png")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(png))
+                .header("Content-Type", "image/jpeg")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(jpeg))
                 .build()
             val answer = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString())
             assertEquals(200, answer.statusCode(), answer.body())
 
             d.session.sync()
             val picture = d.core.children().single { it.id == Demo.JAKOB_ID }.picture!!
-            assertEquals(png.size.toULong(), picture.sizeBytes)
+            assertEquals(jpeg.size.toULong(), picture.sizeBytes)
             val file = File(d.core.childPicture(Demo.JAKOB_ID))
-            assertTrue(file.readBytes().contentEquals(png))
+            assertTrue(file.readBytes().contentEquals(jpeg))
         }
     }
 
