@@ -26,6 +26,9 @@ use kidplan_core::{error::Error, reads};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
+#[path = "shared/home_floor.rs"]
+mod home_floor;
+
 const LOG_ENTRIES: usize = 15_000;
 const MESSAGES: usize = 8_000;
 const THREADS: usize = 40;
@@ -207,31 +210,7 @@ fn floor_home(path: &std::path::Path, key: &str) -> rusqlite::Result<usize> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     n += ids.len();
-    for id in &ids {
-        let mut st = c.prepare_cached(
-            "SELECT data FROM log_entries WHERE child_id = ?1 ORDER BY at DESC LIMIT 20",
-        )?;
-        n += st
-            .query_map([id], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok())
-            .count();
-    }
-    let threads: Vec<String> = c
-        .prepare("SELECT id FROM threads")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for t in &threads {
-        let _unread: i64 = c
-            .prepare_cached("SELECT count(*) FROM messages WHERE ref_id = ?1 AND flag = 1")?
-            .query_row([t], |r| r.get(0))?;
-        let last: Option<String> = c
-            .prepare_cached(
-                "SELECT data FROM messages WHERE ref_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
-            )?
-            .query_row([t], |r| r.get(0))
-            .ok();
-        n += 1 + usize::from(last.is_some());
-    }
+    n += home_floor::logs_and_threads(&c, &ids)?;
     Ok(n)
 }
 

@@ -10,6 +10,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../../../core/benches/shared/home_floor.rs"]
+mod home_floor;
+
 /// Runs the bench binary as a child with `args`; returns its `key=value` answer line.
 pub fn spawn(args: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
     let exe = std::env::current_exe()?;
@@ -108,31 +111,7 @@ fn floor_home(db: &Path, key: &str, me: &str) -> anyhow::Result<()> {
         .query_map([Day::today().to_string()], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     rows += kids.len();
-    for id in &kids {
-        let mut st = c.prepare_cached(
-            "SELECT data FROM log_entries WHERE child_id = ?1 ORDER BY at DESC LIMIT 20",
-        )?;
-        rows += st
-            .query_map([id], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok())
-            .count();
-    }
-    let threads: Vec<String> = c
-        .prepare("SELECT id FROM threads")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for t in &threads {
-        let _unread: i64 = c
-            .prepare_cached("SELECT count(*) FROM messages WHERE ref_id = ?1 AND flag = 1")?
-            .query_row([t], |r| r.get(0))?;
-        let last: Option<String> = c
-            .prepare_cached(
-                "SELECT data FROM messages WHERE ref_id = ?1 ORDER BY at DESC, id DESC LIMIT 1",
-            )?
-            .query_row([t], |r| r.get(0))
-            .ok();
-        rows += 1 + usize::from(last.is_some());
-    }
+    rows += home_floor::logs_and_threads(&c, &kids)?;
     let us = t.elapsed().as_micros();
     println!("answer us={us} rows={rows}");
     Ok(())
