@@ -154,8 +154,9 @@ pub fn department(conn: &Connection, id: &str) -> AppResult<Option<Department>> 
 pub fn child(conn: &Connection, id: &str) -> AppResult<Option<Child>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, department_id, first_name, last_name, birth_date, info
-         FROM children WHERE id = ?1",
+        "SELECT c.id, c.kindergarten_id, c.department_id, c.first_name, c.last_name,
+                c.birth_date, c.info, p.id, p.size_bytes, p.updated_at
+         FROM children c LEFT JOIN pictures p ON p.child_id = c.id WHERE c.id = ?1",
         id,
         |r| {
             Ok(Child {
@@ -166,32 +167,23 @@ pub fn child(conn: &Connection, id: &str) -> AppResult<Option<Child>> {
                 last_name: r.get(4)?,
                 birth_date: day(r.get(5)?)?,
                 info: r.get(6)?,
-                picture: None,
-            })
-        },
-    )?
-    .map(|mut c| {
-        c.picture = picture(conn, "child_id", id)?;
-        Ok(c)
-    })
-    .transpose()
-}
-
-/// The profile picture of the person whose id is `id` in column `owner` (`child_id` or
-/// `staff_id`) of `pictures`.
-fn picture(conn: &Connection, owner: &str, id: &str) -> AppResult<Option<ProfilePicture>> {
-    one(
-        conn,
-        &format!("SELECT id, size_bytes, updated_at FROM pictures WHERE {owner} = ?1"),
-        id,
-        |r| {
-            Ok(ProfilePicture {
-                id: r.get::<_, String>(0)?.into(),
-                size_bytes: r.get::<_, i64>(1)?.max(0) as u64,
-                updated_at: kidplan_api::Timestamp(r.get(2)?),
+                picture: picture(r, 7)?,
             })
         },
     )
+}
+
+/// The profile picture in columns `at..at + 3` (`id, size_bytes, updated_at` of `pictures`,
+/// left-joined: all null when there is none).
+fn picture(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<ProfilePicture>> {
+    let Some(id) = r.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(ProfilePicture {
+        id: id.into(),
+        size_bytes: r.get::<_, i64>(at + 1)?.max(0) as u64,
+        updated_at: Timestamp(r.get(at + 2)?),
+    }))
 }
 
 /// A guardian; contact fields and free text only when the viewer is that guardian (or staff).
@@ -227,7 +219,9 @@ pub fn guardian(
 pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
     one(
         conn,
-        "SELECT id, kindergarten_id, department_id, name, role, phone, email, info FROM staff WHERE id = ?1",
+        "SELECT s.id, s.kindergarten_id, s.department_id, s.name, s.role, s.phone, s.email,
+                s.info, p.id, p.size_bytes, p.updated_at
+         FROM staff s LEFT JOIN pictures p ON p.staff_id = s.id WHERE s.id = ?1",
         id,
         |r| {
             Ok(Staff {
@@ -239,15 +233,10 @@ pub fn staff(conn: &Connection, id: &str) -> AppResult<Option<Staff>> {
                 phone: r.get(5)?,
                 email: r.get(6)?,
                 info: r.get(7)?,
-                picture: None,
+                picture: picture(r, 8)?,
             })
         },
-    )?
-    .map(|mut s| {
-        s.picture = picture(conn, "staff_id", id)?;
-        Ok(s)
-    })
-    .transpose()
+    )
 }
 
 pub fn relation(conn: &Connection, id: &str) -> AppResult<Option<GuardianChild>> {
