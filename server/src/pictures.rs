@@ -1,7 +1,7 @@
 //! Profile pictures: a child's (set by staff while the child's `photos_internal` consent is
 //! given) and a staff member's own. The notice lists both as data categories ("bilde").
 //!
-//! A picture is small (at most [`MAX_PICTURE_BYTES`]) and kept in the database, in the
+//! A picture is small (at most [`kidplan_api::MAX_PICTURE_BYTES`]) and kept in the database, in the
 //! `pictures` table, so it goes with its person's row in the same transaction (erasure,
 //! a kindergarten's deletion: `ON DELETE CASCADE`), and `secure_delete` zeroes it. Setting or
 //! removing a picture stamps its person in the feed, so devices see the new picture id (and
@@ -24,7 +24,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use kidplan_api::MAX_PICTURE_BYTES;
 use kidplan_api::auth::Role;
 use kidplan_api::model::{Child, Staff};
 use kidplan_api::sync::EntityKind;
@@ -53,21 +52,18 @@ impl Owner {
     }
 }
 
-/// Checks an upload (an image type the content matches, at most [`MAX_PICTURE_BYTES`]) and
-/// returns its type and its bytes without metadata (see [`crate::image_meta`]).
+/// Checks an upload (an image type the content matches; its size, at most
+/// [`kidplan_api::MAX_PICTURE_BYTES`], is the routes' body limit) and returns its type and its
+/// bytes without metadata (see [`crate::image_meta`]).
 fn check_image(headers: &HeaderMap, body: Bytes) -> AppResult<(String, Bytes)> {
-    if body.len() > MAX_PICTURE_BYTES {
-        return Err(AppError::from_status(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-        ));
-    }
     let mime = content_type(headers);
     check_upload(&mime, &body, PHOTO_TYPES)?;
     let body = crate::image_meta::strip(&mime, body)?;
     Ok((mime, body))
 }
 
-/// Replaces the owner's picture (a new id, so caches notice) and stamps the owner.
+/// Replaces the owner's picture (a new id, so caches notice; the owner's column is unique, so
+/// the old row goes) and stamps the owner.
 fn set(
     conn: &Connection,
     owner: Owner,
@@ -78,12 +74,8 @@ fn set(
     now: i64,
 ) -> AppResult<()> {
     conn.execute(
-        &format!("DELETE FROM pictures WHERE {} = ?1", owner.column()),
-        [id],
-    )?;
-    conn.execute(
         &format!(
-            "INSERT INTO pictures (id, kindergarten_id, {}, mime_type, size_bytes, content, updated_at)
+            "INSERT OR REPLACE INTO pictures (id, kindergarten_id, {}, mime_type, size_bytes, content, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             owner.column()
         ),
@@ -93,7 +85,7 @@ fn set(
 }
 
 /// Deletes the owner's picture, if any, and stamps the owner when there was one.
-fn remove(conn: &Connection, owner: Owner, id: &str) -> AppResult<bool> {
+fn remove(conn: &Connection, owner: Owner, id: &str) -> AppResult<()> {
     let n = conn.execute(
         &format!("DELETE FROM pictures WHERE {} = ?1", owner.column()),
         [id],
@@ -101,12 +93,12 @@ fn remove(conn: &Connection, owner: Owner, id: &str) -> AppResult<bool> {
     if n > 0 {
         feed::touch(conn, owner.kind(), id)?;
     }
-    Ok(n > 0)
+    Ok(())
 }
 
 /// A child's picture goes when its `photos_internal` consent is no longer given (called in
 /// the consent's transaction).
-pub fn consent_withdrawn(conn: &Connection, child_id: &str) -> AppResult<bool> {
+pub fn consent_withdrawn(conn: &Connection, child_id: &str) -> AppResult<()> {
     remove(conn, Owner::Child, child_id)
 }
 

@@ -276,9 +276,9 @@ pub struct Row {
     cols: Cols,
     /// The entity's JSON as the cache stores it (the same as the feed's `data`).
     pub data: String,
-    /// A child's or staff member's profile picture: the file index's kind and the id of the
-    /// current picture (`None`: no picture); `None` for other entities.
-    picture: Option<(&'static str, Option<PictureId>)>,
+    /// A child's or staff member's current profile picture (`Some(None)`: none); `None` for
+    /// other entities.
+    picture: Option<Option<PictureId>>,
 }
 
 impl Row {
@@ -286,8 +286,8 @@ impl Row {
     pub fn of(e: &Entity, me: &str) -> Result<Row> {
         let (id, cols, data) = shape(e, me)?;
         let picture = match e {
-            Entity::Child(x) => Some(("child", x.picture.as_ref().map(|p| p.id.clone()))),
-            Entity::Staff(x) => Some(("staff", x.picture.as_ref().map(|p| p.id.clone()))),
+            Entity::Child(x) => Some(x.picture.as_ref().map(|p| p.id.clone())),
+            Entity::Staff(x) => Some(x.picture.as_ref().map(|p| p.id.clone())),
             _ => None,
         };
         Ok(Row {
@@ -371,7 +371,8 @@ pub fn put(c: &Connection, row: &Row, fx: &mut Effects) -> Result<()> {
     if row.kind == EntityKind::Message {
         fx.touch(Collection::Threads);
     }
-    if let Some((kind, current)) = &row.picture {
+    if let Some(current) = &row.picture {
+        let kind = file_index::kind_name(row.kind)?;
         drop_old_pictures(c, kind, &row.id, current.as_ref(), fx)?;
     }
     Ok(())
