@@ -194,9 +194,14 @@ async fn a_staff_picture_is_seen_by_the_kindergartens_families_and_erased_with_i
         download(&h, &kari, &picture).await,
         (200, jpeg(CANARY.as_bytes()))
     );
-    // Families of the kindergarten see it; staff elsewhere do not.
+    // Families of the kindergarten see it; another kindergarten's family and staff do not.
     let per = h.other_guardian().await;
     assert_eq!(download(&h, &per, &picture).await.0, 200);
+    let lise = h
+        .login(demo::TWO_KINDERGARTEN_GUARDIAN_PHONE)
+        .await
+        .access_token;
+    assert_eq!(download(&h, &lise, &picture).await.0, 404);
     let terje = h.login(demo::SECOND_STAFF_EMAIL).await.access_token;
     assert_eq!(download(&h, &terje, &picture).await.0, 404);
 
